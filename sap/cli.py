@@ -1,0 +1,94 @@
+"""The `sap` command. Every user-facing error is one line per problem and a non-zero exit code:
+1 bad input or spec, 2 validation failed, 3 internal error (a bug: rerun with SAP_DEBUG=1 for the traceback)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
+import click
+
+from sap import pipeline
+from sap.errors import SapError, ValidationFailed
+
+
+def _report_errors(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ValidationFailed as exc:
+            for line in exc.lines():
+                click.echo(f"error: {line}", err=True)
+            sys.exit(2)
+        except SapError as exc:
+            for line in exc.lines():
+                click.echo(f"error: {line}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # a bug: say so in one line, keep the traceback for developers
+            if os.environ.get("SAP_DEBUG"):
+                raise
+            click.echo(f"internal error: {type(exc).__name__}: {exc} (rerun with SAP_DEBUG=1 for the traceback)".splitlines()[0], err=True)
+            sys.exit(3)
+
+    return wrapper
+
+
+def _common(func):
+    func = click.option("--out", default="output", show_default=True, type=click.Path(file_okay=False), help="Output folder.")(func)
+    func = click.option("--study", "study_file", default=None, type=click.Path(dir_okay=False), help="Plan file (default: the packaged sap/study.yaml).")(func)
+    return func
+
+
+def _twin(func):
+    func = click.option("--subjects", default=pipeline.DEFAULT_SUBJECTS, show_default=True, type=click.IntRange(1, 1_000_000), help="Subjects in the synthetic twin.")(func)
+    func = click.option("--seed", default=pipeline.DEFAULT_SEED, show_default=True, type=int, help="Seed of the synthetic twin.")(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="il2-sle-sap")
+def main() -> None:
+    """Low-dose IL-2 in SLE (NCT02084238): raw EDC extract -> SDTM -> ADaM -> validation -> TLFs."""
+
+
+@main.command()
+@_common
+@_twin
+@click.option("--raw", default=None, type=click.Path(exists=True, file_okay=False), help="A real EDC extract (one CSV per form) instead of the synthetic twin.")
+@click.option("--allow-invalid", is_flag=True, help="Render tables even when validation fails (the outputs say so).")
+@_report_errors
+def run(out, study_file, subjects, seed, raw, allow_invalid):
+    """The whole pipeline (synthetic twin unless --raw is given)."""
+    ctx = pipeline.make_context(out=out, raw=raw, subjects=subjects, seed=seed, study_file=study_file, allow_invalid=allow_invalid)
+    source = f"raw extract {raw}" if raw else f"synthetic twin ({subjects} subjects, seed {seed})"
+    click.echo(f"sap run: {ctx.study.study.studyid} from {source} into {out}/")
+    pipeline.run_all(ctx)
+
+
+@main.command()
+@_common
+@_twin
+@_report_errors
+def simulate(out, study_file, subjects, seed):
+    """Write the synthetic twin's raw EDC extract to OUT/raw."""
+    ctx = pipeline.make_context(out=out, subjects=subjects, seed=seed, study_file=study_file)
+    pipeline.run_stage(ctx, "simulate")
+
+
+@main.command()
+@_common
+@click.option("--raw", default=None, type=click.Path(exists=True, file_okay=False), help="Raw extract folder (default: OUT/raw).")
+@_report_errors
+def sdtm(out, study_file, raw):
+    """Build the SDTM domains from the raw extract into OUT/sdtm."""
+    ctx = pipeline.make_context(out=out, raw=raw, study_file=study_file)
+    pipeline.run_stage(ctx, "sdtm")
+
+
+if __name__ == "__main__":
+    main()

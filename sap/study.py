@@ -1,0 +1,185 @@
+"""Typed, validated model of the plan (`sap/study.yaml`).
+
+A misspelt key or an impossible value (overlapping windows, a primary visit that is not scheduled, a dose day
+outside its cycle) is a clear one-line error, not a silent default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sap.errors import Problem, SpecError
+
+PLAN_DIR = Path(__file__).resolve().parent
+DEFAULT_STUDY_FILE = PLAN_DIR / "study.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StudyInfo(_Strict):
+    studyid: str = Field(min_length=1, max_length=20, pattern=r"^[A-Z0-9_-]+$")
+    nct: str = Field(pattern=r"^NCT\d{8}$")
+    title: str
+    sponsor: str
+    country: str = Field(pattern=r"^[A-Z]{3}$")
+    site: str = Field(pattern=r"^\d{2,4}$")
+    design: str
+    planned_subjects: int = Field(gt=0)
+
+
+class Arm(_Strict):
+    armcd: str = Field(max_length=20)
+    arm: str = Field(max_length=200)
+    treatment: str
+
+
+class Dosing(_Strict):
+    dose: float = Field(gt=0)
+    dose_unit: str
+    route: str
+    form: str
+    frequency: str
+    cycle_length_days: int = Field(gt=0)
+    dose_days_in_cycle: list[int] = Field(min_length=1)
+    cycles: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _days_inside_cycle(self) -> "Dosing":
+        days = self.dose_days_in_cycle
+        if sorted(set(days)) != days:
+            raise ValueError(f"dose_days_in_cycle must be increasing and unique, got {days}")
+        if days[0] < 1 or days[-1] > self.cycle_length_days:
+            raise ValueError(f"dose_days_in_cycle {days} fall outside a {self.cycle_length_days}-day cycle")
+        return self
+
+    @property
+    def doses_per_cycle(self) -> int:
+        return len(self.dose_days_in_cycle)
+
+    @property
+    def planned_injections(self) -> int:
+        return self.doses_per_cycle * self.cycles
+
+    @property
+    def planned_cumulative_dose(self) -> float:
+        return self.planned_injections * self.dose
+
+    def planned_dose_days(self) -> list[int]:
+        """Study days of every planned injection (day 1 = first dose)."""
+        return [
+            self.cycle_length_days * cycle + day
+            for cycle in range(self.cycles)
+            for day in self.dose_days_in_cycle
+        ]
+
+
+class Visit(_Strict):
+    visitnum: float
+    visit: str = Field(max_length=40)
+    edc_label: str
+    week: int = Field(ge=0)
+    target_day: int
+    window: tuple[int, int]
+
+    @model_validator(mode="after")
+    def _window_holds_target(self) -> "Visit":
+        lo, hi = self.window
+        if lo > hi:
+            raise ValueError(f"visit {self.visit}: window {list(self.window)} is empty")
+        if not lo <= self.target_day <= hi:
+            raise ValueError(f"visit {self.visit}: target day {self.target_day} outside window {list(self.window)}")
+        return self
+
+
+class Endpoints(_Strict):
+    primary_visit_week: int
+    abstract_visit_week: int
+    sledai_version: Literal["2K", "SELENA"]
+    sri_thresholds: list[int] = Field(min_length=1)
+    pga_worsening_limit: float = Field(gt=0, le=3)
+    historical_response_rate: float = Field(gt=0, lt=1)
+    alpha: float = Field(gt=0, lt=1)
+
+
+class Safety(_Strict):
+    treatment_emergent_window_days: int = Field(ge=0)
+
+
+class Study(_Strict):
+    study: StudyInfo
+    arm: Arm
+    dosing: Dosing
+    visits: list[Visit] = Field(min_length=2)
+    endpoints: Endpoints
+    safety: Safety
+    data_cutoff: dt.date
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Study":
+        nums = [v.visitnum for v in self.visits]
+        if sorted(nums) != nums or len(set(nums)) != len(nums):
+            raise ValueError(f"visits: visitnum must be increasing and unique, got {nums}")
+        for earlier, later in zip(self.visits, self.visits[1:]):
+            if later.window[0] <= earlier.window[1]:
+                raise ValueError(
+                    f"visits: windows of {earlier.visit} {list(earlier.window)} and "
+                    f"{later.visit} {list(later.window)} overlap"
+                )
+        weeks = {v.week for v in self.visits}
+        for name in ("primary_visit_week", "abstract_visit_week"):
+            week = getattr(self.endpoints, name)
+            if week not in weeks:
+                raise ValueError(f"endpoints.{name}: week {week} is not a scheduled visit (weeks {sorted(weeks)})")
+        if self.visits[0].week != 0:
+            raise ValueError("visits: the first visit must be the baseline visit (week 0)")
+        return self
+
+    @property
+    def baseline_visit(self) -> Visit:
+        return self.visits[0]
+
+    @property
+    def post_baseline_visits(self) -> list[Visit]:
+        return self.visits[1:]
+
+    @property
+    def primary_visit(self) -> Visit:
+        return self.visit_by_week(self.endpoints.primary_visit_week)
+
+    def visit_by_week(self, week: int) -> Visit:
+        for visit in self.visits:
+            if visit.week == week:
+                return visit
+        raise KeyError(week)
+
+    @cached_property
+    def visit_by_edc_label(self) -> dict[str, Visit]:
+        return {v.edc_label: v for v in self.visits}
+
+
+def load_study(path: str | Path | None = None) -> Study:
+    """Read and validate `study.yaml`; any problem is a SpecError naming the file and the key."""
+    path = Path(path) if path else DEFAULT_STUDY_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(Problem(str(path), "plan file not found")) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(Problem(str(path), f"not valid YAML: {exc}".replace("\n", " "))) from None
+    try:
+        return Study.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(Problem(str(path), message, variable=key, value=err.get("input") if err["type"] != "missing" else None))
+        raise SpecError(problems) from None

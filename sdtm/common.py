@@ -1,0 +1,67 @@
+"""Conventions shared by the SDTM builders: EDC dates to ISO 8601, study day, --SEQ, USUBJID, visits.
+
+All functions are vectorised over pandas Series.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sap.study import Study
+
+MONTHS = {m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)}
+EDC_DATE_PATTERN = r"^(?P<day>\d{2}|UN)-(?P<month>[A-Z]{3}|UNK)-(?P<year>\d{4})$"
+
+
+def edc_date_to_iso(values: pd.Series) -> pd.Series:
+    """EDC dates (DD-MMM-YYYY, with UN/UNK for unknown day/month) to ISO 8601, keeping partial dates
+    partial: 05-AUG-2013 -> 2013-08-05, UN-AUG-2013 -> 2013-08, UN-UNK-2013 -> 2013. Blank stays missing.
+    Values that do not parse become missing here; `sdtm.raw` rejects them before a builder sees them."""
+    text = values.astype("str").str.strip().str.upper()
+    parts = text.str.extract(EDC_DATE_PATTERN)
+    month = parts["month"].map(MONTHS)
+    year = parts["year"]
+    iso = year.copy()
+    has_month = month.notna()
+    iso[has_month] = year[has_month] + "-" + month[has_month].astype(int).map("{:02d}".format)
+    has_day = has_month & parts["day"].ne("UN") & parts["day"].notna()
+    iso[has_day] = iso[has_day] + "-" + parts["day"][has_day]
+    return iso.where(values.notna() & year.notna(), np.nan)
+
+
+def iso_to_date(values: pd.Series) -> pd.Series:
+    """Complete ISO 8601 dates to datetime64; partial or missing ones become NaT."""
+    return pd.to_datetime(values.where(values.astype("str").str.len() >= 10).astype("str").str[:10], errors="coerce", format="%Y-%m-%d")
+
+
+def study_day(dates: pd.Series, reference: pd.Series) -> pd.Series:
+    """SDTM --DY: date - reference + 1 on or after the reference date, date - reference before it (no day 0).
+    Missing when either date is missing or partial."""
+    delta = (iso_to_date(dates) - iso_to_date(reference)).dt.days
+    return (delta + (delta >= 0)).astype("Float64").astype("float64")
+
+
+def sequence_number(df: pd.DataFrame, by: list[str] | None = None, order: list[str] | None = None) -> pd.Series:
+    """--SEQ: 1, 2, ... within USUBJID after sorting by `order` (stable), unique within subject."""
+    by = by or ["USUBJID"]
+    ordered = df.sort_values(by + (order or []), kind="stable")
+    seq = ordered.groupby(by, sort=False).cumcount() + 1
+    return seq.reindex(df.index).astype("int64")
+
+
+def usubjid(studyid: str, site: pd.Series, subject: pd.Series) -> pd.Series:
+    """USUBJID = STUDYID-SITE-SUBJECT, unique across the sponsor's studies."""
+    return studyid + "-" + site.astype("str") + "-" + subject.astype("str")
+
+
+def visit_columns(edc_labels: pd.Series, study: Study) -> pd.DataFrame:
+    """VISITNUM and VISIT from the EDC visit label through the plan's schedule."""
+    by_label = study.visit_by_edc_label
+    return pd.DataFrame(
+        {
+            "VISITNUM": edc_labels.map({k: v.visitnum for k, v in by_label.items()}).astype("float64"),
+            "VISIT": edc_labels.map({k: v.visit for k, v in by_label.items()}),
+        },
+        index=edc_labels.index,
+    )

@@ -90,5 +90,19 @@ def sdtm(out, study_file, raw):
     pipeline.run_stage(ctx, "sdtm")
 
 
+def _stage_command(name: str, help_text: str):
+    @main.command(name=name, help=help_text)
+    @_common
+    @_report_errors
+    def command(out, study_file):
+        ctx = pipeline.make_context(out=out, study_file=study_file)
+        pipeline.run_stage(ctx, name)
+
+    return command
+
+
+adam = _stage_command("adam", "Derive the ADaM datasets from OUT/sdtm into OUT/adam.")
+
+
 if __name__ == "__main__":
     main()

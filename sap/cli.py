@@ -104,5 +104,43 @@ def _stage_command(name: str, help_text: str):
 adam = _stage_command("adam", "Derive the ADaM datasets from OUT/sdtm into OUT/adam.")
 
 
+@main.command()
+@click.argument("base", type=click.Path(exists=True, dir_okay=False))
+@click.argument("compare", type=click.Path(exists=True, dir_okay=False))
+@click.option("--keys", required=True, help="Comma-separated key variables, e.g. USUBJID,PARAMCD,AVISITN.")
+@click.option("--report/--no-report", default=False, help="Print datacompy's full report.")
+@_report_errors
+def compare(base, compare, keys, report):
+    """Compare two datasets (parquet, XPT or CSV) on KEYS; exit 1 when they differ."""
+    from sap.compare import compare_files
+
+    result = compare_files(base, compare, [k.strip() for k in keys.split(",") if k.strip()])
+    if report:
+        click.echo(result.report)
+    click.echo(f"rows only in {base}: {result.rows_only_in_base}; only in {compare}: {result.rows_only_in_compare}")
+    for name, columns in ((base, result.columns_only_in_base), (compare, result.columns_only_in_compare)):
+        if columns:
+            click.echo(f"columns only in {name}: {', '.join(columns)}")
+    for column, count in result.columns_with_mismatches.items():
+        click.echo(f"{column}: {count} unequal value(s)")
+    click.echo("datasets match" if result.matches else "datasets differ")
+    sys.exit(0 if result.matches else 1)
+
+
+@main.command()
+@click.option("--out", default="output", show_default=True, type=click.Path(file_okay=False), help="Where bench/bench.json goes.")
+@click.option("--subjects", "sizes", multiple=True, type=click.IntRange(1, 1_000_000), help="Twin sizes (repeatable; default 40 and 100000).")
+@click.option("--stage", "stages", multiple=True, help="Stages to time (repeatable; default all).")
+@_report_errors
+def bench(out, sizes, stages):
+    """Time and peak memory of each stage for each twin size (each stage in its own process)."""
+    from pathlib import Path
+
+    from sap.bench import BENCH_STAGES, DEFAULT_SIZES, bench as run_bench
+
+    click.echo("sap bench: seconds and peak resident memory per stage")
+    run_bench(tuple(sizes) or DEFAULT_SIZES, Path(out), stages=tuple(stages) or BENCH_STAGES, log=click.echo)
+
+
 if __name__ == "__main__":
     main()

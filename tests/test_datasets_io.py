@@ -1,0 +1,55 @@
+"""Dataset files: parquet and XPT keep values and labels; XPT bytes are reproducible; pandas reads our XPT."""
+
+import datetime as dt
+
+import pandas as pd
+import pyreadstat
+
+from sap.datasets import read_dataset, write_dataset
+
+
+def _frame():
+    df = pd.DataFrame(
+        {
+            "USUBJID": ["S-01-001", "S-01-002"],
+            "AGE": [31, 45],
+            "TRTSDT": pd.to_datetime(["2013-08-05", None]).astype("datetime64[s]"),
+            "AVAL": [1.25, None],
+            "NOTE": ["言", None],
+        }
+    )
+    df.attrs = {"name": "ADXX", "label": "Test Dataset", "labels": {"USUBJID": "Unique Subject Identifier", "AGE": "Age",
+                "TRTSDT": "Date of First Exposure to Treatment", "AVAL": "Analysis Value", "NOTE": "Note"}}
+    return df
+
+
+def test_parquet_round_trip_keeps_labels(tmp_path):
+    write_dataset(_frame(), tmp_path, dt.date(2015, 10, 31))
+    back = read_dataset(tmp_path / "adxx.parquet")
+    assert back.attrs["label"] == "Test Dataset"
+    assert back.attrs["labels"]["TRTSDT"] == "Date of First Exposure to Treatment"
+    assert back["AGE"].tolist() == [31, 45]
+    assert back["TRTSDT"].iloc[0] == pd.Timestamp("2013-08-05") and pd.isna(back["TRTSDT"].iloc[1])
+
+
+def test_xpt_reads_back_with_pandas_and_labels(tmp_path):
+    write_dataset(_frame(), tmp_path, dt.date(2015, 10, 31))
+    path = tmp_path / "adxx.xpt"
+    by_pandas = pd.read_sas(path, format="xport", encoding="utf-8")
+    assert by_pandas["USUBJID"].tolist() == ["S-01-001", "S-01-002"]
+    assert by_pandas["AGE"].tolist() == [31.0, 45.0]
+    # SAS dates are days since 1960-01-01: 2013-08-05 is day 19575 (53 x 365 + 14 leap days (1960-2012) + 216 days into 2013)
+    assert by_pandas["TRTSDT"].iloc[0] in (19575.0, pd.Timestamp("2013-08-05"))
+    _, meta = pyreadstat.read_xport(str(path))
+    assert dict(zip(meta.column_names, meta.column_labels))["AVAL"] == "Analysis Value"
+    assert meta.table_name == "ADXX" and meta.file_label == "Test Dataset"
+
+
+def test_xpt_bytes_are_reproducible_and_stamped_with_plan_date(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_dataset(_frame(), a, dt.date(2015, 10, 31))
+    write_dataset(_frame(), b, dt.date(2015, 10, 31))
+    first = (a / "adxx.xpt").read_bytes()
+    assert first == (b / "adxx.xpt").read_bytes()
+    assert (a / "adxx.parquet").read_bytes() == (b / "adxx.parquet").read_bytes()
+    assert b"31OCT15:00:00:00" in first[:800]

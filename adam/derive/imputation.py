@@ -1,0 +1,56 @@
+"""Non-responder imputation (NRI) records for BDS response parameters.
+
+API (pure; inputs are never mutated):
+
+- `derive_nonresponder_records(dataset, adsl, parameters, visits, by=("STUDYID","USUBJID"),
+                               population=None, dtype="NRI", avalc="N", aval=0.0)`
+
+Rule (admiralonco ad_adrs.R `no_data_n` event: source ADSL, condition TRUE, AVALC "N"; the SRI convention
+that a missing assessment is a non-response, domain.md section 3): every subject of `adsl` (restricted to
+`population == "Y"` when a population flag is named) x every row of `parameters` (PARAMCD plus any other
+parameter-level columns such as PARAM, PARAMN, PARCAT1) x every row of `visits` (AVISITN plus e.g. AVISIT)
+that has NO record in `dataset` gets one new record with AVALC = avalc, AVAL = aval and DTYPE = dtype.
+A key counts as observed when any record carries it, whatever its AVALC (records with a missing result are
+the caller's to resolve first). Existing records are returned unchanged; the result is sorted by subject,
+PARAMCD and AVISITN (stable) so that the output does not depend on input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from adam.derive._common import require_columns
+
+
+def derive_nonresponder_records(
+    dataset: pd.DataFrame,
+    adsl: pd.DataFrame,
+    parameters: pd.DataFrame,
+    visits: pd.DataFrame,
+    by: Sequence[str] = ("STUDYID", "USUBJID"),
+    population: str | None = None,
+    dtype: str = "NRI",
+    avalc: str = "N",
+    aval: float = 0.0,
+) -> pd.DataFrame:
+    """Add NRI records for every missing subject x parameter x visit (see the module docstring)."""
+    by = list(by)
+    require_columns(adsl, by + ([population] if population else []), "ADSL")
+    require_columns(parameters, ["PARAMCD"], "parameters")
+    require_columns(visits, ["AVISITN"], "visits")
+    require_columns(dataset, [*by, "PARAMCD", "AVISITN"])
+    subjects = adsl.loc[adsl[population].eq("Y") if population else slice(None), by].drop_duplicates()
+    expected = subjects.merge(parameters.drop_duplicates(), how="cross").merge(visits.drop_duplicates(), how="cross")
+    key = [*by, "PARAMCD", "AVISITN"]
+    observed = dataset[key].drop_duplicates().assign(_observed=True)
+    missing = expected.merge(observed, on=key, how="left")
+    added = missing.loc[missing["_observed"].isna()].drop(columns="_observed")
+    added = added.assign(AVALC=avalc, AVAL=float(aval), DTYPE=dtype)
+    added["AVALC"] = added["AVALC"].astype("str")
+    added["DTYPE"] = added["DTYPE"].astype("str")
+    base = dataset if "DTYPE" in dataset.columns else dataset.assign(DTYPE=pd.Series(np.nan, index=dataset.index, dtype="str"))
+    combined = pd.concat([base, added], ignore_index=True)
+    return combined.sort_values(key, kind="stable").reset_index(drop=True)

@@ -1,0 +1,57 @@
+"""VS (Vital Signs): height and weight collected at enrolment (the baseline visit). SDTMIG 3.3 section 6.3
+(VS); VSTESTCD C66741, VSTEST C67153, units C66770."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sap.study import Study
+from sdtm.common import edc_date_to_iso, sequence_number, study_day
+from sdtm.raw import DomainResult, RawExtract
+from sdtm.subjects import add_subject_reference, number_text, split_enrolment
+
+# enrolment column -> (VSTESTCD, VSTEST, unit); collected and standard units are the same
+MEASUREMENTS = {
+    "HEIGHT_CM": ("HEIGHT", "Height", "cm"),
+    "WEIGHT_KG": ("WEIGHT", "Weight", "kg"),
+}
+
+
+def build_vs(raw: RawExtract, study: Study) -> DomainResult:
+    """VS: per enrolled subject, HEIGHT (cm) and WEIGHT (kg) at the baseline visit of the plan (VISITNUM,
+    VISIT), VSDTC = enrolment date, VSDY against RFSTDTC. VSORRES is the collected number as text; VSSTRESC/
+    VSSTRESN/VSSTRESU equal the collected value and unit (no conversion needed). VSSEQ height then weight."""
+    enrolment, rejected = split_enrolment(raw, study)
+    vsdtc = edc_date_to_iso(enrolment["ENROL_DATE"])
+    baseline = study.baseline_visit
+    parts = []
+    for order, (column, (testcd, test, unit)) in enumerate(MEASUREMENTS.items()):
+        value = enrolment[column]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "SUBJECT": enrolment["SUBJECT"],
+                    "VSTESTCD": testcd,
+                    "VSTEST": test,
+                    "VSORRES": number_text(value),
+                    "VSORRESU": unit,
+                    "VSSTRESC": number_text(value),
+                    "VSSTRESN": value.astype("float64"),
+                    "VSSTRESU": unit,
+                    "VSDTC": vsdtc,
+                    "_ORDER": order,
+                }
+            )
+        )
+    vs = pd.concat(parts, ignore_index=True)
+    vs["STUDYID"] = study.study.studyid
+    vs["DOMAIN"] = "VS"
+    vs["VISITNUM"] = float(baseline.visitnum)
+    vs["VISIT"] = baseline.visit
+    vs = add_subject_reference(vs, raw, study)
+    vs["VSDY"] = study_day(vs["VSDTC"], vs["RFSTDTC"])
+    vs["VSSEQ"] = sequence_number(vs, order=["_ORDER"])
+    vs = vs.sort_values(["USUBJID", "VSSEQ"], kind="stable").reset_index(drop=True)
+    columns = ["STUDYID", "DOMAIN", "USUBJID", "VSSEQ", "VSTESTCD", "VSTEST", "VSORRES", "VSORRESU",
+               "VSSTRESC", "VSSTRESN", "VSSTRESU", "VISITNUM", "VISIT", "VSDTC", "VSDY"]
+    return DomainResult(domain=vs[columns], mapped={"enrolment": len(enrolment)}, rejected=rejected)

@@ -240,11 +240,14 @@ def derive_baseline_medications(adsl: pd.DataFrame, cm: pd.DataFrame, dm: pd.Dat
     """BPREDDOS and the Table S1 medication flags from CM records taken at baseline: started on or before the
     reference date (earliest possible start of a partial date; a missing start counts as before) and not
     ended before it (latest possible end; a missing end means ongoing), excluding CMOCCUR = N answers.
+    CMSTDTC/CMENDTC are optional (the study's CM is the enrolment checklist, without dates).
     BPREDDOS = sum of CMDOSE (mg/day) of baseline PREDNISONE records, 0 if none (so that the Table S1 median
     includes patients off steroids); each flag = Y if a baseline record's CMDECOD matches, else N."""
     meds = cm.merge(adsl[["USUBJID"]].assign(_ref=_reference_date(adsl, dm)), on="USUBJID", how="inner")
-    start, _ = impute_iso_dates(meds["CMSTDTC"], highest_imputation="M", date_imputation="first", where="CM")
-    end, _ = impute_iso_dates(meds["CMENDTC"], highest_imputation="M", date_imputation="last", where="CM")
+    # A checklist CM (this study's enrolment form) has no start or end dates: every answer is a baseline one.
+    no_dates = pd.Series(np.nan, index=meds.index, dtype="str")
+    start, _ = impute_iso_dates(meds.get("CMSTDTC", no_dates), highest_imputation="M", date_imputation="first", where="CM")
+    end, _ = impute_iso_dates(meds.get("CMENDTC", no_dates), highest_imputation="M", date_imputation="last", where="CM")
     taken = (start.isna() | (start <= meds["_ref"])) & (end.isna() | (end >= meds["_ref"]))
     if "CMOCCUR" in meds.columns:
         taken &= meds["CMOCCUR"].ne("N")
@@ -322,7 +325,7 @@ def derive_adsl(sdtm: dict[str, pd.DataFrame], study: Study, adsl: pd.DataFrame 
     ds = sdtm_domain(sdtm, "DS", ["USUBJID", "DSDECOD", "DSSTDTC"])
     vs = sdtm_domain(sdtm, "VS", ["USUBJID", "VSTESTCD", "VSSTRESN", "VSSTRESU", "VSDTC", "VISITNUM"])
     mh = sdtm_domain(sdtm, "MH", ["USUBJID", "MHTERM", "MHSTDTC"])
-    cm = sdtm_domain(sdtm, "CM", ["USUBJID", "CMDECOD", "CMDOSE", "CMSTDTC", "CMENDTC"])
+    cm = sdtm_domain(sdtm, "CM", ["USUBJID", "CMDECOD", "CMDOSE"])
     qs = sdtm_domain(sdtm, "QS", ["USUBJID", "QSTESTCD", "QSSTRESC", "QSSTRESN", "QSDTC", "VISITNUM"])
     return (
         dm[DM_VARIABLES]

@@ -1,0 +1,98 @@
+"""ADAE (OCCDS 1.1): one record per adverse event, a short template in the manner of admiral's `ad_adae.R`.
+
+SDTM AE + ADSL subject variables, then analysis dates with admiral's partial-date imputation, study days,
+duration, TRTEMFL (window from `study.safety`), severity and causality, first-occurrence flags among
+treatment-emergent events, and the injection-site-reaction query (CQ01, `sap/specs/queries.yaml`). Labels,
+types and codelists are in `sap/specs/adam/adae.yaml`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from adam.adsl import sdtm_domain
+from adam.derive._common import require_columns
+from adam.derive.dates import derive_analysis_date, derive_duration, derive_study_day
+from adam.derive.flags import derive_occurrence_flags, derive_treatment_emergent_flag
+from sap.errors import InputError, Problem
+from sap.specs import SPECS_DIR
+from sap.study import Study
+
+AE_VARIABLES = ["STUDYID", "USUBJID", "AESEQ", "AESPID", "AETERM", "AELLT", "AEDECOD", "AEHLT", "AEBODSYS", "AESOC",
+                "AESEV", "AESER", "AEACN", "AEREL", "AEOUT", "AESTDTC", "AEENDTC", "AEENRTPT"]
+AE_REQUIRED = ["USUBJID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AESEV", "AEREL", "AESTDTC", "AEENDTC"]
+ADSL_VARIABLES = ["USUBJID", "SUBJID", "SITEID", "AGE", "AGEGR1", "SEX", "RACE", "SAFFL", "TRT01A", "TRTSDT", "TRTEDT", "EOSDT", "DTHDT"]
+
+SEVERITY_ORDER = {"MILD": 1, "MODERATE": 2, "SEVERE": 3}
+# Causality terms counted as related (house decision, SAP safety section); a missing causality also counts.
+RELATED = ["POSSIBLY RELATED", "PROBABLY RELATED", "RELATED"]
+
+
+@lru_cache(maxsize=1)
+def customised_queries() -> list[dict]:
+    """The customised MedDRA queries (CQ01 injection-site reaction) from `sap/specs/queries.yaml`."""
+    return yaml.safe_load((SPECS_DIR / "queries.yaml").read_text(encoding="utf-8"))["customised_queries"]
+
+
+def merge_adsl(ae: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
+    """AE records with the ADSL subject variables (admiral `derive_vars_merged`). An AE of a subject absent
+    from ADSL is an input error, one line per event, never a silent drop."""
+    require_columns(adsl, ADSL_VARIABLES, where="ADSL")
+    orphans = ae.loc[~ae["USUBJID"].isin(adsl["USUBJID"])]
+    if len(orphans):
+        raise InputError([Problem("SDTM AE", "subject not in ADSL", row=f"{r.USUBJID}/AESEQ {r.AESEQ}", variable="USUBJID", value=r.USUBJID)
+                          for r in orphans.itertuples()])
+    return ae.merge(adsl[ADSL_VARIABLES], on="USUBJID", how="left", validate="many_to_one")
+
+
+def derive_severity_and_causality(adae: pd.DataFrame) -> pd.DataFrame:
+    """ASEV = AESEV, ASEVN 1/2/3 for MILD/MODERATE/SEVERE; AREL = AEREL; ARELFL = Y if AREL is one of
+    `RELATED` or missing (conservative: an unassessed causality counts as related), N otherwise."""
+    out = adae.copy()
+    out["ASEV"] = adae["AESEV"]
+    out["ASEVN"] = adae["AESEV"].map(SEVERITY_ORDER).astype("float64")
+    out["AREL"] = adae["AEREL"]
+    out["ARELFL"] = np.where(adae["AEREL"].isna() | adae["AEREL"].isin(RELATED), "Y", "N")
+    return out
+
+
+def derive_customised_queries(adae: pd.DataFrame) -> pd.DataFrame:
+    """CQxxNAM = the query name when AEDECOD (case-insensitive) is one of its preferred terms, else missing
+    (ADaM OCCDS 1.1 section 3.2.5 customised queries)."""
+    out = adae.copy()
+    decod = adae["AEDECOD"].str.casefold()
+    for query in customised_queries():
+        terms = [term.casefold() for term in query["preferred_terms"]]
+        out[f"{query['id']}NAM"] = pd.Series(query["name"], index=adae.index, dtype="str").where(decod.isin(terms))
+    return out
+
+
+def derive_adae(sdtm: dict[str, pd.DataFrame], study: Study, adsl: pd.DataFrame | None = None) -> pd.DataFrame:
+    """ADAE from SDTM AE and ADSL (the template; see the module docstring)."""
+    if adsl is None:
+        raise InputError(Problem("ADAE", "ADSL is required to derive ADAE"))
+    ae = sdtm_domain(sdtm, "AE", AE_REQUIRED)
+    te_only = lambda df: df["TRTEMFL"].eq("Y")  # noqa: E731  occurrence flags count treatment-emergent AEs
+    return (
+        ae[[c for c in AE_VARIABLES if c in ae.columns]]
+        .pipe(merge_adsl, adsl)
+        .assign(TRTA=lambda df: df["TRT01A"])
+        .pipe(derive_analysis_date, "AESTDTC", "ASTDT", "ASTDTF", highest_imputation="M", date_imputation="first",
+              min_dates=["TRTSDT"], where="AE")
+        .pipe(derive_analysis_date, "AEENDTC", "AENDT", "AENDTF", highest_imputation="M", date_imputation="last",
+              max_dates=["DTHDT", "EOSDT"], where="AE")
+        .pipe(derive_study_day, "ASTDT", "TRTSDT", "ASTDY")
+        .pipe(derive_study_day, "AENDT", "TRTSDT", "AENDY")
+        .pipe(derive_duration, "ASTDT", "AENDT", "ADURN", "ADURU")
+        .pipe(derive_treatment_emergent_flag, end_window=study.safety.treatment_emergent_window_days)
+        .pipe(derive_severity_and_causality)
+        .pipe(derive_occurrence_flags, order=["ASTDT", "AESEQ"], filter=te_only)
+        .pipe(derive_customised_queries)
+        .drop(columns=["EOSDT", "DTHDT"])
+        .sort_values(["USUBJID", "AESEQ"], kind="stable")
+        .reset_index(drop=True)
+    )

@@ -29,6 +29,7 @@ DEFAULT_SUBJECTS = 40
 STAGES: dict[str, str] = {
     "simulate": "sdtm.twin:run_stage",
     "sdtm": "sdtm.stage:run_stage",
+    "adam": "adam.stage:run_stage",
 }
 
 

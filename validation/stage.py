@@ -1,0 +1,167 @@
+"""The validation stage: every SDTM and ADaM dataset against the suites generated from its spec, the study
+rules and the cross-dataset checks; `results.json` and `report.md` into `<out>/validation/`.
+
+`sap validate [--data DIR]` and the pipeline's `validate` stage both land here. A failed expectation
+raises ValidationFailed (one line per failure: dataset, variable, rule, unexpected count and first value)
+unless the run allows invalid data, in which case the run carries a note instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sap.datasets import find_datasets, read_dataset
+from sap.errors import Problem, SapError, SpecError, ValidationFailed
+from sap.specs import SPECS_DIR, list_specs, load_codelists, load_spec
+from validation.cross_checks import RECONCILIATION, cross_expectations
+from validation.engine import GxRunner, Outcome, Planned, run_planned
+from validation.report import write_report, write_results
+from validation.study_rules import study_rule_expectations
+from validation.suites import spec_expectations, xpt_expectations
+
+DATASET_SUFFIXES = (".parquet", ".xpt")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Loading
+
+
+def _datasets_in(folder: Path) -> dict[str, Path]:
+    """Dataset files (parquet preferred over XPT) plus the SDTM reconciliation CSV."""
+    found = {n: p for n, p in find_datasets(folder).items() if p.suffix.lower() in DATASET_SUFFIXES}
+    reconciliation = folder / "reconciliation.csv"
+    if reconciliation.exists():
+        found[RECONCILIATION] = reconciliation
+    return found
+
+
+def load_folder(data: Path) -> tuple[dict[str, pd.DataFrame], set[str]]:
+    """The datasets under `data/sdtm` and `data/adam`, or in `data` itself when it holds dataset files;
+    returns (datasets by upper-case name, names of the SDTM ones)."""
+    data = Path(data)
+    if not data.is_dir():
+        raise SapError(Problem(str(data), "no such folder"))
+    sdtm_dir, adam_dir = data / "sdtm", data / "adam"
+    paths: dict[str, Path] = {}
+    sdtm_names: set[str] = set()
+    if sdtm_dir.is_dir() or adam_dir.is_dir():
+        for folder in (sdtm_dir, adam_dir):
+            if folder.is_dir():
+                found = _datasets_in(folder)
+                if folder == sdtm_dir:
+                    sdtm_names |= set(found)
+                paths.update(found)
+    else:
+        paths = _datasets_in(data)
+        known_sdtm = set(list_specs("sdtm"))
+        sdtm_names = {n for n in paths if n in known_sdtm or n == RECONCILIATION or not n.startswith("AD")}
+    if not paths:
+        raise SapError(Problem(str(data), "no datasets found (expected sdtm/ and adam/ folders, or .parquet/.xpt files)"))
+    datasets = {name: read_dataset(path) for name, path in sorted(paths.items())}
+    return datasets, sdtm_names
+
+
+# --------------------------------------------------------------------------------------------------------
+# Validating
+
+
+def _keys(df: pd.DataFrame, name: str, spec_keys: list[str] | None) -> list[str]:
+    """Keys shown beside unexpected values: the spec keys, else USUBJID and the --SEQ."""
+    keys = list(spec_keys or [])
+    if not keys:
+        keys = [c for c in ("USUBJID", f"{name}SEQ", "PARAMCD", "AVISITN") if c in df.columns]
+    return [k for k in keys if k in df.columns]
+
+
+def plan_dataset(name: str, df: pd.DataFrame, restrict_to_data: bool = False, study_rules: bool = True,
+                 specs_dir: Path = SPECS_DIR) -> tuple[list[Planned], list[str]]:
+    """Spec-driven suite + study rules for one dataset (cross-dataset checks are planned separately)."""
+    if name == RECONCILIATION:
+        return [], []
+    rules = study_rule_expectations(name, df) if study_rules else []
+    try:
+        spec = load_spec(name, specs_dir)
+    except SpecError:
+        spec = None
+    if spec is None:
+        missing = Planned(name, "spec_exists", None, f"a spec describes {name} (sap/specs)",
+                          check=lambda df: pd.DataFrame({"VALUE": [f"no spec for {name}"]}))
+        return [missing, *xpt_expectations(name, df), *rules], _keys(df, name, None)
+    planned = spec_expectations(spec, df, load_codelists(specs_dir), restrict_to_data=restrict_to_data)
+    return planned + rules, _keys(df, name, list(spec.keys))
+
+
+def validate_datasets(datasets: dict[str, pd.DataFrame], sdtm_names: set[str] | None = None,
+                      restrict_to_data: bool = False, cross: bool = True, study_rules: bool = True,
+                      runner: GxRunner | None = None, specs_dir: Path = SPECS_DIR,
+                      only: set[str] | None = None) -> list[Outcome]:
+    """Validate loaded datasets (upper-case names): one GX validation definition per dataset.
+
+    `restrict_to_data`: check only the variables the data and our spec share (for datasets made elsewhere,
+    e.g. the CDISC pilot). `cross` / `study_rules`: include those expectation families. `specs_dir`: the
+    spec folder (default the package's `sap/specs`). `only`: validate just these datasets (the others
+    still serve as references of the cross-dataset checks)."""
+    sdtm_names = set(sdtm_names or ())
+    cross_plans: dict[str, list[Planned]] = {}
+    if cross:
+        for item in cross_expectations(datasets, sdtm_names):
+            cross_plans.setdefault(item.dataset, []).append(item)
+    runner = runner or GxRunner()
+    outcomes: list[Outcome] = []
+    for name in sorted(datasets):
+        if only is not None and name not in only:
+            continue
+        df = datasets[name]
+        planned, keys = plan_dataset(name, df, restrict_to_data=restrict_to_data, study_rules=study_rules,
+                                      specs_dir=specs_dir)
+        planned += cross_plans.get(name, [])
+        outcomes += run_planned(name, df, planned, keys, runner)
+    return outcomes
+
+
+def failure_problems(outcomes: list[Outcome]) -> list[Problem]:
+    """One Problem per failed expectation: dataset, key of the first offender, variable, rule, value."""
+    problems = []
+    for o in outcomes:
+        if o.success:
+            continue
+        first = o.unexpected[0] if o.unexpected else {}
+        key = ", ".join(f"{k}={v}" for k, v in first.get("key", {}).items()) or None
+        message = (f"{o.rule} failed ({o.description}): could not evaluate: {o.error}" if o.error
+                   else f"{o.rule} failed ({o.description}): {o.unexpected_count} unexpected")
+        problems.append(Problem(o.dataset, message, row=key, variable=o.column, value=first.get("value")))
+    return problems
+
+
+def validate_folder(data: Path, out: Path, allow_invalid: bool = False, notes: list[str] | None = None,
+                    staging=None) -> dict[str, int]:
+    """Validate the datasets found in `data`; write results.json and report.md to `out/validation`
+    (through `staging` when given: the pipeline's atomic stage folder). Raise ValidationFailed on failure
+    unless `allow_invalid`, in which case append a note and return the counts."""
+    datasets, sdtm_names = load_folder(Path(data))
+    outcomes = validate_datasets(datasets, sdtm_names)
+    if staging is not None:
+        with staging("validation") as folder:
+            write_results(outcomes, folder / "results.json")
+            write_report(outcomes, folder / "report.md")
+    else:
+        folder = Path(out) / "validation"
+        folder.mkdir(parents=True, exist_ok=True)
+        write_results(outcomes, folder / "results.json")
+        write_report(outcomes, folder / "report.md")
+    failed = [o for o in outcomes if not o.success]
+    counts = {"datasets": len(datasets), "expectations": len(outcomes), "failed": len(failed)}
+    if failed:
+        if allow_invalid:
+            if notes is not None:
+                notes.append(f"validation failed: {len(failed)} expectations; outputs rendered with --allow-invalid")
+            return counts
+        raise ValidationFailed(failure_problems(outcomes))
+    return counts
+
+
+def run_stage(ctx) -> dict[str, int]:
+    """Pipeline stage `validate`: `ctx.out/sdtm` and `ctx.out/adam` -> `ctx.out/validation`."""
+    return validate_folder(ctx.out, ctx.out, allow_invalid=ctx.allow_invalid, notes=ctx.notes, staging=ctx.staging)

@@ -30,6 +30,7 @@ STAGES: dict[str, str] = {
     "simulate": "sdtm.twin:run_stage",
     "sdtm": "sdtm.stage:run_stage",
     "adam": "adam.stage:run_stage",
+    "validate": "validation.stage:run_stage",
 }
 
 

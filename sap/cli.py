@@ -105,6 +105,20 @@ adam = _stage_command("adam", "Derive the ADaM datasets from OUT/sdtm into OUT/a
 
 
 @main.command()
+@click.option("--data", default=None, type=click.Path(exists=True, file_okay=False), help="Datasets to validate: a folder with sdtm/ and adam/, or one holding .parquet/.xpt files (default: OUT).")
+@click.option("--out", default="output", show_default=True, type=click.Path(file_okay=False), help="Results go to OUT/validation.")
+@_report_errors
+def validate(data, out):
+    """Validate SDTM/ADaM datasets against the specs, study rules and cross-dataset checks (exit 2 on failure)."""
+    from pathlib import Path
+
+    from validation.stage import validate_folder
+
+    counts = validate_folder(Path(data or out), Path(out))
+    click.echo(f"  validate  {counts['datasets']} datasets, {counts['expectations']:,} expectations passed; results in {out}/validation")
+
+
+@main.command()
 @click.argument("base", type=click.Path(exists=True, dir_okay=False))
 @click.argument("compare", type=click.Path(exists=True, dir_okay=False))
 @click.option("--keys", required=True, help="Comma-separated key variables, e.g. USUBJID,PARAMCD,AVISITN.")

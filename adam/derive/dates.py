@@ -29,9 +29,9 @@ from sap.errors import InputError, Problem
 
 DATE_RESOLUTION = "datetime64[s]"
 
-# YYYY, YYYY-MM, YYYY-MM-DD, each optionally followed by a time part (T...). A missing month with a known
+# YYYY, YYYY-MM, YYYY-MM-DD, the last optionally followed by a time part (T...). A missing month with a known
 # day ("2019---15") is not supported: it is rare and admiral imputes it like a missing month.
-_ISO_DATE = r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?(?:T.*)?$"
+_ISO_DATE = r"^\d{4}(-\d{2}(-\d{2}(T.*)?)?)?$"
 
 _IMPUTATION_LEVELS = {"n": 0, "D": 1, "M": 2, "Y": 3}
 
@@ -40,16 +40,19 @@ def _split_iso(values: pd.Series, where: str) -> pd.DataFrame:
     """Year/month/day parts (float, NaN when absent) of ISO 8601 text; raises on text that is not ISO 8601."""
     text = values.astype("str").str.strip()
     present = values.notna() & text.ne("")
-    parts = text.str.extract(_ISO_DATE)
-    bad = present & parts["year"].isna()
+    # Validate with one regex, then read the parts by position (vectorised; str.extract is per element).
+    bad = present & ~text.str.match(_ISO_DATE).fillna(False).astype(bool)
     if bad.any():
         raise InputError(
             [Problem(where, "not an ISO 8601 date", row=str(idx), variable=values.name, value=val) for idx, val in values[bad].items()]
         )
-    out = pd.DataFrame(
-        {name: pd.to_numeric(parts[name], errors="coerce").where(present) for name in ("year", "month", "day")},
-        index=values.index,
-    )
+    length = text.str.len().where(present, 0)
+
+    def part(start: int, stop: int, needed: int) -> pd.Series:
+        # The regex guarantees digits here, so a plain cast is safe (and Arrow-fast, unlike to_numeric).
+        return text.str.slice(start, stop).where(present & length.ge(needed)).astype("float64")
+
+    out = pd.DataFrame({"year": part(0, 4, 4), "month": part(5, 7, 7), "day": part(8, 10, 10)}, index=values.index)
     # Impossible calendar dates (month 13, 30 February) are input errors, not silently missing dates.
     known_month = out["month"].notna()
     bad_month = known_month & ~out["month"].between(1, 12)
@@ -65,15 +68,19 @@ def _split_iso(values: pd.Series, where: str) -> pd.DataFrame:
 
 
 def _compose(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
-    """datetime64[s] from numeric parts; NaT where any part is missing or the date does not exist."""
-    frame = pd.DataFrame({"year": year, "month": month, "day": day})
-    ok = frame.notna().all(axis=1)
-    result = pd.Series(pd.NaT, index=year.index, dtype=DATE_RESOLUTION)
-    if ok.any():
-        parts = frame[ok].astype("int64")
-        composed = pd.to_datetime(parts, errors="coerce")
-        result[ok] = composed.astype(DATE_RESOLUTION)
-    return result
+    """datetime64[s] from numeric parts; NaT where any part is missing or the date does not exist.
+    Pure numpy calendar arithmetic (months since 1970, then days), so a million dates cost milliseconds."""
+    ok = (year.notna() & month.notna() & day.notna()).to_numpy()
+    y = year.fillna(1970).to_numpy(dtype="int64")
+    m = month.fillna(1).to_numpy(dtype="int64")
+    d = day.fillna(1).to_numpy(dtype="int64")
+    months = ((y - 1970) * 12 + (m - 1)).astype("datetime64[M]")
+    first = months.astype("datetime64[D]")
+    next_first = (months + 1).astype("datetime64[D]")
+    dates = first + (d - 1).astype("timedelta64[D]")
+    valid = ok & (m >= 1) & (m <= 12) & (d >= 1) & (dates < next_first)
+    result = np.where(valid, dates, np.datetime64("NaT")).astype(DATE_RESOLUTION)
+    return pd.Series(result, index=year.index, dtype=DATE_RESOLUTION)
 
 
 def parse_iso_dates(values: pd.Series, where: str = "dataset") -> pd.Series:

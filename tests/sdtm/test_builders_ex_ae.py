@@ -1,0 +1,50 @@
+"""EX and AE builders on the hand-made extract (tests/sdtm/raw_extract.py); expected rows worked by hand."""
+
+import numpy as np
+
+from sap.specs import apply_spec
+from sdtm.ae import build_ae
+from sdtm.ex import build_ex
+
+
+def test_ex_one_record_per_injection(raw, study):
+    result = build_ex(raw, study)
+    ex = apply_spec(result.domain, "ex")
+    got = ex[["USUBJID", "EXSEQ", "EXSPID", "EXDOSE", "EXDOSU", "EXLOC", "EXSTDTC", "EXSTDY", "EXENDY"]].values.tolist()
+    assert got == [
+        # 001 first dose 2013-08-05 = day 1; 2013-08-07 = 2 days later -> day 3
+        ["IL2SLE01-01-001", 1, "CYCLE 1 INJECTION 1", 1.0, "10^6 IU", "ABDOMEN", "2013-08-05", 1, 1],
+        ["IL2SLE01-01-001", 2, "CYCLE 1 INJECTION 2", 1.0, "10^6 IU", "THIGH", "2013-08-07", 3, 3],
+        ["IL2SLE01-01-002", 1, "CYCLE 1 INJECTION 1", 1.0, "10^6 IU", "UPPER ARM", "2013-08-14", 1, 1],
+    ]
+    assert set(ex["EXROUTE"]) == {"SUBCUTANEOUS"} and set(ex["EXDOSFRM"]) == {"INJECTION"}
+    assert set(ex["EXDOSFRQ"]) == {"QOD"} and set(ex["EXTRT"]) == {"INTERLEUKIN-2"}
+    # dosing row 3 (001, 01-NOV-2015) is after the cut-off: 4 rows in = 3 mapped + 1 rejected
+    assert result.mapped == {"dosing": 3}
+    assert result.rejected.values.tolist() == [["dosing", 3, "001", "after data cut-off"]]
+
+
+def test_ae_terms_dates_and_sequence(raw, study):
+    result = build_ae(raw, study)
+    ae = apply_spec(result.domain, "ae")
+    rows = ae.set_index(["USUBJID", "AESPID"])
+    # 001: AE 2 starts "UN-AUG-2013" -> "2013-08", which sorts before "2013-08-06" (AE 1): AESEQ 1 then 2
+    assert rows.loc[("IL2SLE01-01-001", "2"), "AESEQ"] == 1
+    assert rows.loc[("IL2SLE01-01-001", "1"), "AESEQ"] == 2
+    partial = rows.loc[("IL2SLE01-01-001", "2")]
+    assert partial.AESTDTC == "2013-08" and np.isnan(partial.AESTDY)  # partial kept partial, no study day
+    assert (partial.AEENRTPT, partial.AEENTPT) == ("ONGOING", "END OF STUDY") and partial.AEENDTC != partial.AEENDTC
+    assert (partial.AEDECOD, partial.AESEV, partial.AEREL, partial.AEACN, partial.AEOUT) == (
+        "Pyrexia", "MODERATE", "UNLIKELY RELATED", "NOT APPLICABLE", "NOT RECOVERED/NOT RESOLVED")
+    complete = rows.loc[("IL2SLE01-01-001", "1")]
+    # 2013-08-06 vs RFSTDTC 2013-08-05 -> day 2; 2013-08-08 -> day 4
+    assert (complete.AESTDY, complete.AEENDY, complete.AETERM) == (2, 4, "redness at injection site")
+    assert complete.AEBODSYS == complete.AESOC == "General disorders and administration site conditions"
+    before = rows.loc[("IL2SLE01-01-002", "1")]
+    # 2013-08-04 is 10 days before RFSTDTC 2013-08-14 -> day -10 (no day 0); ends on 2013-08-14 -> day 1
+    assert (before.AESTDY, before.AEENDY, before.AESER, before.AEREL, before.AESEV) == (-10, 1, "Y", "RELATED", "SEVERE")
+    assert before.AEHLT != before.AEHLT  # blank HLT stays missing
+    # 002 AE 2 starts UN-NOV-2015: earliest possible day 2015-11-01 > 2015-10-31 -> rejected
+    assert result.mapped == {"adverse_events": 3}
+    assert result.rejected.values.tolist() == [["adverse_events", 4, "002", "after data cut-off"]]
+    assert ae["AESTDY"].dtype == "float64"  # integer with missing values stays SAS numeric

@@ -1,0 +1,107 @@
+"""Efficacy builders (ICH E3 14.2): ADaM in, `tlf.output.Output` out; no file is written here.
+
+Conventions (SAP section 6): responder rates use the full analysis set N as denominator; a FAS subject
+without an analysis record at the visit counts as a non-responder (non-responder imputation), as ADRS
+records with DTYPE "NRI" already do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from sap.study import Study
+from tlf.catalog import OutputSpec
+from tlf.inputs import dataset, one_record_per_subject, population
+from tlf.output import Output
+from tlf.render.figures import new_figure
+from tlf.stats import binomial_test, clopper_pearson, clopper_pearson_bounds, format_p
+
+ADRS_VARS = ["USUBJID", "PARAMCD", "AVALC", "AVISIT", "AVISITN", "ANL01FL"]
+
+
+def _analysis_responses(adam: Mapping[str, pd.DataFrame], flag: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Population subjects and their analysis response records (ANL01FL = "Y") restricted to them."""
+    subjects = population(dataset(adam, "ADSL", ["USUBJID", flag]), flag)
+    adrs = dataset(adam, "ADRS", ADRS_VARS)
+    records = adrs[adrs["ANL01FL"].eq("Y") & adrs["USUBJID"].isin(subjects["USUBJID"])]
+    one_record_per_subject(records, "ADRS", ["PARAMCD", "AVISITN"])
+    return subjects, records
+
+
+def sri_primary_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.2.1: SRI-4 at the primary visit (SAP primary analysis): responders n/N with N = FAS,
+    response rate, Clopper-Pearson exact 95% CI, and the exact binomial test against the historical
+    response rate (study.yaml endpoints.historical_response_rate, the RCT placebo arm)."""
+    subjects, records = _analysis_responses(adam, spec.population)
+    visit = study.primary_visit
+    at_visit = records[records["PARAMCD"].eq("SRI4") & records["AVISITN"].eq(visit.visitnum)]
+    n = len(subjects)
+    responders = int(at_visit["AVALC"].eq("Y").sum())
+    observed = len(at_visit)
+    rate = study.endpoints.historical_response_rate
+    confidence = 1 - study.endpoints.alpha
+    ci = clopper_pearson(responders, n, confidence) if n else None
+    p = binomial_test(responders, n, rate) if n else float("nan")
+    arm = f"{study.arm.arm} (N={n})"
+    rows = [
+        ("Responders, n/N", f"{responders}/{n}"),
+        ("Response rate, %", ci.percent_text() if ci else "NE"),
+        (f"{confidence:.0%} CI, %", ci.ci_text() if ci else "NE"),
+        ("Non-responders, n", f"{n - responders}"),
+        ("  without an assessment (imputed non-responder)", f"{n - observed}"),
+        (f"p-value vs historical rate of {rate:.0%}", format_p(p)),
+    ]
+    body = pd.DataFrame(rows, columns=["statistic", "value"])
+    return (Output.from_spec(spec)
+            .with_n(n)
+            .with_body(body, headers=[f"SRI-4 at {visit.visit.title()}", arm], col_widths=[3, 2], align=["l", "c"]))
+
+
+def sri_rates_by_visit(adam: Mapping[str, pd.DataFrame], flag: str, study: Study) -> pd.DataFrame:
+    """Responders, N, rate and Clopper-Pearson bounds per SRI parameter and post-baseline visit (NRI:
+    N = population size at every visit). Every scheduled visit and threshold appears, with 0 responders
+    when nobody responded (zero rows are kept)."""
+    subjects, records = _analysis_responses(adam, flag)
+    paramcds = [f"SRI{k}" for k in study.endpoints.sri_thresholds]
+    grid = pd.MultiIndex.from_product([paramcds, [v.visitnum for v in study.post_baseline_visits]],
+                                      names=["PARAMCD", "AVISITN"]).to_frame(index=False)
+    counts = (records[records["AVALC"].eq("Y")].groupby(["PARAMCD", "AVISITN"]).size().rename("x").reset_index())
+    out = grid.merge(counts, on=["PARAMCD", "AVISITN"], how="left").fillna({"x": 0})
+    out["x"] = out["x"].astype("int64")
+    out["n"] = len(subjects)
+    out["week"] = out["AVISITN"].map({v.visitnum: v.week for v in study.visits})
+    lower, upper = clopper_pearson_bounds(out["x"].to_numpy(), out["n"].to_numpy(), 1 - study.endpoints.alpha)
+    out["rate"] = np.where(out["n"] > 0, out["x"] / out["n"].where(out["n"] > 0, 1), np.nan)
+    out["lower"], out["upper"] = lower, upper
+    return out
+
+
+def sri_by_visit_figure(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Figure 14.2.2.1: SRI-4 to SRI-8 response rate (%) by week with Clopper-Pearson exact 95% CIs
+    (SAP secondary analysis), one line per threshold, slightly dodged so the bars do not overlap."""
+    rates = sri_rates_by_visit(adam, spec.population, study)
+    fig, ax = new_figure()
+    params = list(dict.fromkeys(rates["PARAMCD"]))
+    dodge = np.linspace(-0.3, 0.3, len(params)) if len(params) > 1 else np.zeros(1)
+    markers = ["o", "s", "^", "D", "v", "P", "X"]
+    for shift, marker, paramcd in zip(dodge, markers * 2, params):
+        part = rates[rates["PARAMCD"].eq(paramcd)]
+        y = 100 * part["rate"]
+        err = np.vstack([y - 100 * part["lower"], 100 * part["upper"] - y])
+        ax.errorbar(part["week"] + shift, y, yerr=err, marker=marker, markersize=4, capsize=2, linewidth=1,
+                    label=paramcd.replace("SRI", "SRI-"))
+    weeks = [v.week for v in study.post_baseline_visits]
+    ax.set_xticks(weeks, [f"{w}" for w in weeks])
+    ax.set_xlabel("Week")
+    ax.set_ylabel("Responders, % (95% CI)")
+    ax.set_ylim(0, 100)
+    ax.axvline(study.primary_visit.week, color="grey", linestyle=":", linewidth=0.8)
+    ax.legend(title="Threshold", frameon=False, loc="lower right", ncols=len(params))
+    n = int(rates["n"].iloc[0]) if len(rates) else 0
+    return (Output.from_spec(spec)
+            .with_n(n)
+            .with_figure(fig)
+            .with_footnotes([f"Dotted line: primary visit ({study.primary_visit.visit.title()})."]))

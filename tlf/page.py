@@ -1,0 +1,123 @@
+"""What a `.qmd` page calls: build the outputs of one group through the catalogue and print each as the
+Markdown block of `tlf.render.blocks` (chunks use `#| output: asis`, so Quarto and the fallback both read
+the printed text as Markdown).
+
+The run is described by environment variables set by `tlf.stage` (or by hand for an interactive preview):
+  SAP_ADAM_DIR     the run's ADaM folder (default: output/adam)
+  SAP_FIGURE_DIR   where figure files go (default: output/tlf/figures)
+  SAP_RUN_ID       run id of the manifest (default: "preview")
+  SAP_NOTES        JSON list of run notes that every output must carry (e.g. validation failed)
+  SAP_STUDY_FILE   the plan file (default: the packaged sap/study.yaml)
+  SAP_VALIDATION_REPORT  the validation report Markdown (default: output/validation/report.md)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sap.study import Study, load_study
+from tlf.catalog import Catalogue, OutputSpec, load_outputs
+from tlf.inputs import AdamFolder, DatasetUnavailable
+from tlf.output import Output
+from tlf.render.blocks import markdown_block
+from tlf.render.figures import save_figure
+
+
+@dataclass
+class RunInfo:
+    """Where the data are and what every source line says."""
+
+    adam_dir: Path
+    figure_dir: Path
+    run_id: str
+    study: Study
+    notes: list[str] = field(default_factory=list)
+    validation_report: Path | None = None
+
+    @classmethod
+    def from_env(cls) -> "RunInfo":
+        env = os.environ
+        return cls(
+            adam_dir=Path(env.get("SAP_ADAM_DIR", "output/adam")),
+            figure_dir=Path(env.get("SAP_FIGURE_DIR", "output/tlf/figures")),
+            run_id=env.get("SAP_RUN_ID", "preview"),
+            study=load_study(env.get("SAP_STUDY_FILE") or None),
+            notes=json.loads(env.get("SAP_NOTES", "[]")),
+            validation_report=Path(env.get("SAP_VALIDATION_REPORT", "output/validation/report.md")),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        return {
+            "SAP_ADAM_DIR": str(self.adam_dir),
+            "SAP_FIGURE_DIR": str(self.figure_dir),
+            "SAP_RUN_ID": self.run_id,
+            "SAP_NOTES": json.dumps(self.notes),
+            "SAP_VALIDATION_REPORT": str(self.validation_report or ""),
+        }
+
+
+def source_line(spec: OutputSpec, run: RunInfo) -> str:
+    """"Source: <program>; data cut-off <date>; run <run id>" (the run id is the manifest's)."""
+    return f"Source: {spec.program}; ADaM data cut-off {run.study.data_cutoff.isoformat()}; run id {run.run_id}"
+
+
+def build_output(spec: OutputSpec, adam: Mapping[str, pd.DataFrame], run: RunInfo) -> Output:
+    """Call the output's builder and add what every output carries: source line and run notes."""
+    out = spec.builder_function()(adam, spec, run.study)
+    return out.with_source(source_line(spec, run)).with_notes(run.notes)
+
+
+def figure_file(out: Output, run: RunInfo) -> Path | None:
+    """Save the figure of a figure output (PNG and SVG) and return the PNG path."""
+    if out.figure is None:
+        return None
+    return save_figure(out.figure, run.figure_dir, out.file_stem)["png"].resolve()
+
+
+def unavailable_block(spec: OutputSpec, reason: str) -> str:
+    return (f"## {spec.label}: {spec.title} {{#{spec.file_stem}-h .unnumbered}}\n\n"
+            f"*Not produced in this run: {reason}.*\n")
+
+
+def group_markdown(group: str, run: RunInfo | None = None, catalogue: Catalogue | None = None,
+                   adam: Mapping[str, pd.DataFrame] | None = None) -> str:
+    """The Markdown of every output of one book page, in catalogue order. An output not yet programmed, or
+    whose ADaM dataset is absent from the run, is listed with the reason (never silently left out)."""
+    run = run or RunInfo.from_env()
+    catalogue = catalogue or load_outputs()
+    adam = adam if adam is not None else AdamFolder(run.adam_dir)
+    blocks = []
+    for spec in catalogue.in_group(group):
+        if not spec.builder:
+            blocks.append(unavailable_block(spec, "planned; builder not yet programmed"))
+            continue
+        try:
+            out = build_output(spec, adam, run)
+        except DatasetUnavailable as exc:
+            blocks.append(unavailable_block(spec, "; ".join(exc.lines())))
+            continue
+        blocks.append(markdown_block(out, figure_file(out, run)))
+    return "\n".join(blocks)
+
+
+def show_group(group: str) -> None:
+    """Print a page's outputs (for a chunk with `#| output: asis`)."""
+    print(group_markdown(group))
+
+
+def show_validation_report() -> None:
+    """Print the validation stage's report (Markdown), or say that it is missing."""
+    run = RunInfo.from_env()
+    path = run.validation_report
+    if path and path.is_file():
+        text = path.read_text(encoding="utf-8")
+        # the report's own top-level heading would compete with the page title: demote every heading
+        print("\n".join("#" + line if line.startswith("#") else line for line in text.splitlines()))
+    else:
+        print(f"*No validation report in this run ({path} not found).*")

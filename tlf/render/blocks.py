@@ -1,0 +1,153 @@
+"""One output as a block of each book format: raw HTML, raw Typst and Pandoc Markdown (used for DOCX).
+
+`markdown_block` wraps them for a `.qmd` page so Quarto and the fallback treat them alike: raw blocks are
+kept only by the matching writer (```` ```{=html} ````, ```` ```{=typst} ````) and the DOCX rendition sits in
+a `content-visible when-format="docx"` div (Quarto's conditional content; the fallback's Lua filter
+implements the same rule).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+from tlf.output import Output
+
+_TYPST_ALIGN = {"l": "left", "c": "center", "r": "right"}
+_HTML_ALIGN = {"l": "left", "c": "center", "r": "right"}
+
+
+def _rows(out: Output) -> list[list[str]]:
+    return out.body.values.tolist() if out.body is not None else []
+
+
+def anchor(out: Output) -> str:
+    return out.file_stem
+
+
+# ---------------------------------------------------------------------------------------------- HTML
+
+
+def html_block(out: Output, figure_png: Path | None = None, title: bool = True) -> str:
+    """A self-contained HTML section: caption (number, title, population), table or figure (PNG inlined as
+    a data URI, so the page makes no request), footnotes and source."""
+    esc = html.escape
+    parts = [f'<section class="tlf tlf-{out.kind}" id="{anchor(out)}">']
+    if title:
+        parts.append(f'<p class="tlf-title">{esc(out.heading)}</p>')
+    if out.population_line:
+        parts.append(f'<p class="tlf-population">{esc(out.population_line)}</p>')
+    if out.body is not None:
+        aligns = out.alignments()
+        widths = out.widths()
+        total = sum(widths) or 1
+        parts.append('<table class="tlf-table"><colgroup>')
+        parts += [f'<col style="width:{100 * w / total:.1f}%">' for w in widths]
+        parts.append("</colgroup><thead><tr>")
+        parts += [f'<th style="text-align:{_HTML_ALIGN[a]}">{esc(h)}</th>' for h, a in zip(out.headers, aligns)]
+        parts.append("</tr></thead><tbody>")
+        for row in _rows(out):
+            cells = "".join(f'<td style="text-align:{_HTML_ALIGN[a]}">{esc(c)}</td>' for c, a in zip(row, aligns))
+            parts.append(f"<tr>{cells}</tr>")
+        parts.append("</tbody></table>")
+    if figure_png is not None:
+        data = base64.b64encode(Path(figure_png).read_bytes()).decode()
+        parts.append(f'<figure class="tlf-figure"><img src="data:image/png;base64,{data}" alt="{esc(out.heading)}"></figure>')
+    if out.all_footnotes:
+        parts.append('<div class="tlf-footnotes">' + "".join(f"<p>{esc(f)}</p>" for f in out.all_footnotes) + "</div>")
+    if out.source:
+        parts.append(f'<p class="tlf-source">{esc(out.source)}</p>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------------------------- Typst
+
+
+def typst_string(text: str) -> str:
+    """A Typst string literal (cells are strings, so no markup character in the data is interpreted)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def typst_block(out: Output, figure_path: Path | None = None) -> str:
+    """Raw Typst for one output, starting on a new page. Tables: number, title, population and column
+    headers sit in `table.header` and footnotes and source in `table.footer`, both repeated on every page a
+    long listing spans. An unnumbered, invisible heading puts the output in the PDF outline."""
+    lines = ["#pagebreak(weak: true)",
+             f"#place(hide(heading(level: 2, numbering: none, outlined: true, bookmarked: true, {typst_string(out.heading)})))"]
+    titles = [f"text(weight: \"bold\", {typst_string(out.heading)})"]
+    if out.population_line:
+        titles.append(typst_string(out.population_line))
+    notes = [typst_string(f) for f in out.all_footnotes] + ([typst_string(out.source)] if out.source else [])
+    if out.body is not None:
+        n = len(out.headers)
+        widths = out.widths()
+        columns = ", ".join(f"{w:g}fr" for w in widths)
+        aligns = ", ".join(_TYPST_ALIGN[a] for a in out.alignments())
+        header_cells = ", ".join(f"text(weight: \"bold\", {typst_string(h)})" for h in out.headers)
+        body_cells = ",\n    ".join(", ".join(typst_string(c) for c in row) for row in _rows(out))
+        title_cells = ", ".join(f"table.cell(colspan: {n}, align: center, {t})" for t in titles)
+        note_cells = ", ".join(f"table.cell(colspan: {n}, align: left, text(size: 7.5pt, {t}))" for t in notes)
+        table = (
+            f"#{{\n  set text(size: {8 if out.kind == 'listing' else 9}pt)\n"
+            f"  table(columns: ({columns},), align: ({aligns},), stroke: none, inset: (x: 4pt, y: 2.5pt),\n"
+            f"    table.header(repeat: true, {title_cells}, table.hline(stroke: 0.8pt), {header_cells}, table.hline(stroke: 0.5pt)),\n"
+            f"    {body_cells}{',' if body_cells else ''}\n"
+            f"    table.footer(repeat: true, table.hline(stroke: 0.8pt){', ' + note_cells if note_cells else ''}),\n"
+            f"  )\n}}"
+        )
+        content = table
+    else:
+        parts = [f"align(center, {t})" for t in titles]
+        if figure_path is not None:
+            parts.append(f'align(center, image({typst_string(str(figure_path))}, width: 100%))')
+        parts += [f"text(size: 7.5pt, {t})" for t in notes]
+        content = "#block(breakable: false)[\n  #" + "\n  #".join(parts) + "\n]"
+    if out.landscape:
+        content = "#page(flipped: true)[\n" + content + "\n]"
+    lines.append(content)
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ Markdown (DOCX)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+
+
+def markdown_table(out: Output) -> str:
+    """A Pandoc pipe table; dash counts carry the relative widths so DOCX columns are not squeezed."""
+    widths = out.widths()
+    total = sum(widths) or 1
+    dashes = [max(3, round(72 * w / total)) for w in widths]
+    marks = {"l": ":{}", "c": ":{}:", "r": "{}:"}
+    rule = "|" + "|".join(marks[a].format("-" * d) for a, d in zip(out.alignments(), dashes)) + "|"
+    head = "| " + " | ".join(_md_cell(h) for h in out.headers) + " |"
+    rows = ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in _rows(out)]
+    return "\n".join([head, rule, *rows])
+
+
+def docx_markdown(out: Output, figure_path: Path | None = None, title: bool = True) -> str:
+    parts = [f"**{_md_cell(out.heading)}**"] if title else []
+    if out.population_line:
+        parts.append(_md_cell(out.population_line))
+    if out.body is not None:
+        parts.append(markdown_table(out))
+    if figure_path is not None:
+        parts.append(f"![]({Path(figure_path).as_posix()}){{width=6.5in}}")
+    for note in out.all_footnotes + ((out.source,) if out.source else ()):
+        parts.append(_md_cell(note))
+    return "\n\n".join(parts)
+
+
+def markdown_block(out: Output, figure_png: Path | None = None) -> str:
+    """The whole output as Markdown for a page: a heading (for the HTML and DOCX table of contents; the
+    Typst block carries its own), then one rendition per format."""
+    return "\n\n".join([
+        f'::: {{.content-hidden when-format="typst"}}\n## {out.heading} {{#{anchor(out)}-h .unnumbered}}\n:::',
+        "```{=html}\n" + html_block(out, figure_png, title=False) + "\n```",
+        "```{=typst}\n" + typst_block(out, figure_png) + "\n```",
+        '::: {.content-visible when-format="docx"}\n' + docx_markdown(out, figure_png, title=False) + "\n:::",
+    ]) + "\n"

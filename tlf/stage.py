@@ -1,0 +1,80 @@
+"""The render stage (`sap render`, last stage of `sap run`): every output of `sap/outputs.yaml` into
+`output/tlf/`, atomically (`ctx.staging("tlf")`):
+
+    output/tlf/rtf/<t|l|f>-<number>.rtf    one RTF per table, listing and figure (rtflite)
+    output/tlf/figures/<f-number>.png|svg  figure files
+    output/tlf/html/<page>.html            the browsable book: SAP, every output, validation report
+    output/tlf/book.pdf, book.docx         the whole book in one PDF (Typst) and one DOCX (pandoc)
+    output/tlf/index.csv                   what was produced: number, title, files, or why not
+
+With `quarto` on PATH the book is rendered by `quarto render` into output/tlf/quarto/ instead.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import yaml
+
+from sap.pipeline import RunContext, run_id
+from tlf.catalog import load_outputs
+from tlf.inputs import AdamFolder, DatasetUnavailable
+from tlf.page import RunInfo, build_output, figure_file
+from tlf.render import book
+from tlf.render.rtf import write_rtf
+
+
+def _write_index(rows: list[dict[str, str]], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["number", "kind", "title", "status", "file"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def run_stage(ctx: RunContext) -> dict[str, int]:
+    """Build every programmed output from the run's ADaM, write its RTF, then render the book. An output
+    whose ADaM dataset is missing is logged, listed in index.csv and shown as not produced in the book;
+    any other data problem stops the stage with one line per problem."""
+    catalogue = load_outputs()
+    rows: list[dict[str, str]] = []
+    with ctx.staging("tlf") as folder:
+        study_file = folder / ".study.yaml"  # the pages re-read this run's plan (it may not be the packaged one)
+        study_file.write_text(yaml.safe_dump(ctx.study.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+        run = RunInfo(adam_dir=ctx.folder("adam").resolve(), figure_dir=(folder / "figures").resolve(), run_id=run_id(ctx),
+                      study=ctx.study, notes=list(ctx.notes),
+                      validation_report=(ctx.folder("validation") / "report.md").resolve())
+        adam = AdamFolder(run.adam_dir)
+        produced = 0
+        for spec in catalogue.outputs:
+            row = {"number": spec.number, "kind": spec.kind, "title": spec.title, "status": "", "file": ""}
+            if not spec.builder:
+                row["status"] = "planned (no builder yet)"
+            else:
+                try:
+                    out = build_output(spec, adam, run)
+                except DatasetUnavailable as exc:
+                    row["status"] = "not produced: " + "; ".join(exc.lines())
+                    ctx.log(f"  render: {spec.label} not produced: {'; '.join(exc.lines())}")
+                else:
+                    rtf = write_rtf(out, folder / "rtf", figure_file(out, run))
+                    row["status"], row["file"] = "produced", f"rtf/{rtf.name}"
+                    produced += 1
+            rows.append(row)
+        _write_index(rows, folder / "index.csv")
+
+        env = {**run.to_env(), "SAP_STUDY_FILE": str(study_file.resolve())}
+        project = book.read_project()
+        if book.quarto_available():
+            book.render_with_quarto(project, folder, env)
+        else:
+            chapters = book.execute_chapters(project, env, folder / "figures")
+            book.render_html(chapters, folder / "html", project.title)
+            book.render_docx(chapters, folder / "book.docx", project.title, ctx.stamp)
+            study = ctx.study.study
+            book.render_pdf(chapters, folder / "book.pdf", project,
+                            header_left=f"{study.studyid} ({study.nct})",
+                            footer_left=f"Run id {run.run_id}; data cut-off {ctx.study.data_cutoff.isoformat()}",
+                            stamp=ctx.stamp)
+        study_file.unlink()
+    return {"outputs": produced, "planned": len(rows) - produced, "pages": len(project.chapters)}

@@ -91,7 +91,7 @@ def _column(df: pd.DataFrame, names: tuple[str, ...]) -> str | None:
 
 def reconciliation_violations(df: pd.DataFrame) -> pd.DataFrame:
     """Rows of the reconciliation file where read != mapped + rejected (column names matched loosely)."""
-    read = _column(df, ("READ", "RAW", "RAW_ROWS", "RAW_RECORDS", "RECORDS_READ", "ROWS", "INPUT"))
+    read = _column(df, ("RECORDS_IN", "READ", "RAW", "RAW_ROWS", "RAW_RECORDS", "RECORDS_READ", "ROWS", "INPUT"))
     mapped = _column(df, ("MAPPED", "RECORDS_MAPPED", "MAPPED_ROWS"))
     rejected = _column(df, ("REJECTED", "RECORDS_REJECTED", "REJECTED_ROWS"))
     if None in (read, mapped, rejected):

@@ -28,6 +28,7 @@ from adam.derive._common import require_columns
 from adam.derive.baseline import derive_baseline, derive_baseline_flag, derive_change, derive_percent_change
 from adam.derive.dates import derive_analysis_date, derive_study_day
 from adam.derive.flags import derive_analysis_record_flag
+from adam.derive.traceability import derive_traceability
 from adam.derive.visits import derive_analysis_visit
 from sap.errors import InputError, Problem, SpecError
 from sap.specs import SPECS_DIR, apply_spec, load_codelists
@@ -96,7 +97,8 @@ def check_qs(qs: pd.DataFrame, instruments: dict | None = None) -> None:
 
 
 def _records(qs: pd.DataFrame, mask: pd.Series, aval: pd.Series, avalc: pd.Series | None, srcvar: str) -> pd.DataFrame:
-    """ADQS records taken one-to-one from QS records, with their traceability (SRCDOM/SRCVAR/SRCSEQ)."""
+    """ADQS records taken one-to-one from QS records, keeping QSSEQ and the source variable (_SRCVAR) for
+    the traceability variables."""
     part = qs.loc[mask]
     return pd.DataFrame(
         {
@@ -105,9 +107,8 @@ def _records(qs: pd.DataFrame, mask: pd.Series, aval: pd.Series, avalc: pd.Serie
             "PARCAT1": part["QSCAT"],
             "AVAL": aval[mask].astype("float64"),
             "AVALC": avalc[mask] if avalc is not None else pd.Series(np.nan, index=part.index, dtype="str"),
-            "SRCDOM": "QS",
-            "SRCVAR": srcvar,
-            "SRCSEQ": part["QSSEQ"],
+            "_SRCVAR": srcvar,
+            "QSSEQ": part["QSSEQ"],
         }
     )
 
@@ -139,7 +140,8 @@ def derive_pga(qs: pd.DataFrame, instruments: dict | None = None) -> pd.DataFram
 def derive_param_sum(items: pd.DataFrame, paramcd: str, parcat1: str, n_required: int) -> pd.DataFrame:
     """One summary record per assessment: AVAL = sum of the item AVALs, missing unless all `n_required` items
     have a non-missing AVAL (no proration). Used for the SLEDAI-2K total (24 descriptors, Gladman 2002) and
-    the BILAG-2004 numeric global score (9 domains, Yee 2010). No single source record, so SRC* are missing."""
+    the BILAG-2004 numeric global score (9 domains, Yee 2010). No single source record (QSSEQ missing), so
+    the traceability variables stay missing."""
     grouped = items.groupby(ASSESSMENT, dropna=False, sort=True)["AVAL"]
     totals = grouped.agg(["sum", "count"]).reset_index()
     return pd.DataFrame(
@@ -149,9 +151,8 @@ def derive_param_sum(items: pd.DataFrame, paramcd: str, parcat1: str, n_required
             "PARCAT1": parcat1,
             "AVAL": totals["sum"].where(totals["count"].eq(n_required)).astype("float64"),
             "AVALC": pd.Series(np.nan, index=totals.index, dtype="str"),
-            "SRCDOM": pd.Series(np.nan, index=totals.index, dtype="str"),
-            "SRCVAR": pd.Series(np.nan, index=totals.index, dtype="str"),
-            "SRCSEQ": np.nan,
+            "_SRCVAR": pd.Series(np.nan, index=totals.index, dtype="str"),
+            "QSSEQ": np.nan,
         }
     )
 
@@ -247,5 +248,6 @@ def derive_adqs(sdtm: dict[str, pd.DataFrame], study: Study, adsl: pd.DataFrame)
         .pipe(derive_percent_change)
         .pipe(derive_crit_change, SLEDAI_TOTAL, crit_threshold)
         .pipe(derive_analysis_record_flag)
+        .pipe(derive_traceability, "QS", "@_SRCVAR", "QSSEQ")
     )
-    return apply_spec(adqs.drop(columns=["QSDTC"]), "adqs")
+    return apply_spec(adqs.drop(columns=["QSDTC", "QSSEQ", "_SRCVAR"]), "adqs")

@@ -83,6 +83,9 @@ def test_pga_and_timing(adqs):
     assert value(adqs, "S1", "SLEPGA", 2, "ADY") == 15  # assessed on the target day of week 2
     assert value(adqs, "S1", "SLEPGA", 2, "AVISIT") == "WEEK 2"
     assert value(adqs, "S1", "SLEPGA", 2, "SRCVAR") == "QSSTRESN"
+    # an assessment is 24 descriptors + 9 domains + 1 PGA = 34 QS records: week-2 PGA is QSSEQ 34 + 34 = 68
+    assert value(adqs, "S1", "SLEPGA", 2, "SRCSEQ") == 68
+    assert pd.isna(value(adqs, "S1", "SLEDAI", 2, "SRCDOM"))  # a derived total has no single source record
 
 
 def test_one_record_per_subject_parameter_assessment(adqs):

@@ -105,6 +105,16 @@ adam = _stage_command("adam", "Derive the ADaM datasets from OUT/sdtm into OUT/a
 
 
 @main.command()
+@_common
+@click.option("--allow-invalid", is_flag=True, help="Render even when validation failed (every output says so).")
+@_report_errors
+def render(out, study_file, allow_invalid):
+    """Render the SAP book and every table, listing and figure from OUT/adam into OUT/tlf (Quarto if on PATH)."""
+    ctx = pipeline.make_context(out=out, study_file=study_file, allow_invalid=allow_invalid)
+    pipeline.run_stage(ctx, "render")
+
+
+@main.command()
 @click.option("--data", default=None, type=click.Path(exists=True, file_okay=False), help="Datasets to validate: a folder with sdtm/ and adam/, or one holding .parquet/.xpt files (default: OUT).")
 @click.option("--out", default="output", show_default=True, type=click.Path(file_okay=False), help="Results go to OUT/validation.")
 @_report_errors

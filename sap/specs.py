@@ -20,12 +20,15 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sap.errors import Problem, SpecError
 
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: specs load ~10x faster
 
 VariableType = Literal["text", "integer", "float", "iso8601", "date"]
 ISO8601_FULL = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$")
@@ -132,7 +135,7 @@ class DatasetSpec(_Strict):
 
 def _load_yaml(path: Path) -> object:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise SpecError(Problem(str(path), f"not valid YAML: {exc}".replace("\n", " "))) from None
 
@@ -197,7 +200,10 @@ def list_specs(standard: Literal["sdtm", "adam"], specs_dir: Path = SPECS_DIR) -
 
 
 def _byte_lengths(series: pd.Series) -> pd.Series:
-    return series.dropna().astype(str).map(lambda s: len(s.encode("utf-8")))
+    """UTF-8 byte length of each non-missing value, computed by Arrow on the whole column."""
+    present = series.dropna().astype(str)
+    lengths = pc.binary_length(pa.array(present, type=pa.large_string()).cast(pa.large_binary()))
+    return pd.Series(lengths.to_numpy(zero_copy_only=False), index=present.index)
 
 
 def _cast(series: pd.Series, var: Variable) -> pd.Series:

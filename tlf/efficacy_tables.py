@@ -1,0 +1,223 @@
+"""Secondary and sensitivity efficacy tables (ICH E3 14.2.2-14.2.8): ADaM in, `tlf.output.Output` out.
+
+Conventions (SAP section 6): response rates use the full analysis set N at every visit, a FAS subject
+without a response record counting as a non-responder (non-responder imputation; ADRS carries the imputed
+records with DTYPE "NRI"). Every ADRS record of a FAS subject is used (one per subject, parameter and visit),
+not only the primary-visit records flagged ANL01FL. Continuous endpoints use the analysis records
+(ANL01FL = "Y", one per subject, parameter and visit) of ADQS and ADLB, observed cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sap.specs import SPECS_DIR
+from sap.study import Study, Visit
+from tlf.baseline_tables import ORGAN_GROUPS
+from tlf.catalog import OutputSpec
+from tlf.inputs import dataset, one_record_per_subject, population
+from tlf.output import Output
+from tlf.stats import mcnemar_exact, format_p, n_percent
+from tlf.summaries import CHANGE_HEADERS, CHANGE_WIDTHS, INDENT, change_by_visit, rate_columns
+
+ADRS_VARS = ["USUBJID", "PARAMCD", "AVALC", "AVISITN"]
+INSTRUMENTS_FILE = SPECS_DIR / "raw" / "instruments.yaml"
+# SRI-4 and its three components (ADRS PARAMCD) in the order of the SRI definition (Furie 2009).
+SRI_COMPONENTS = [("SLEDR4", "SLEDAI-2K reduction >= 4"), ("BILNW", "No new BILAG-2004 A, <= 1 new B"),
+                  ("PGANW", "No PGA worsening (< 0.3)"), ("SRI4", "SRI-4")]
+
+
+def fas_responses(adam: Mapping[str, pd.DataFrame], flag: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Population subjects (one row each) and all their ADRS records; a second record for the same
+    subject, parameter and visit is an error (it would double count)."""
+    subjects = population(dataset(adam, "ADSL", ["USUBJID", flag]), flag)
+    adrs = dataset(adam, "ADRS", ADRS_VARS)
+    records = adrs[adrs["USUBJID"].isin(subjects["USUBJID"])]
+    one_record_per_subject(records, "ADRS", ["PARAMCD", "AVISITN"])
+    return subjects, records
+
+
+def responders_by_visit(records: pd.DataFrame, n: int, paramcds: list[str], visits: list[Visit]) -> pd.DataFrame:
+    """Responders x (AVALC = "Y") per parameter and visit with N = n (non-responder imputation: a subject
+    without a record is a non-responder). Every parameter x visit appears, with x = 0 when nobody
+    responded."""
+    grid = pd.MultiIndex.from_product([paramcds, [v.visitnum for v in visits]], names=["PARAMCD", "AVISITN"]).to_frame(index=False)
+    counts = records[records["AVALC"].eq("Y")].groupby(["PARAMCD", "AVISITN"]).size().rename("x").reset_index()
+    out = grid.merge(counts, on=["PARAMCD", "AVISITN"], how="left")
+    out["x"] = out["x"].fillna(0).astype("int64")
+    out["n"] = int(n)
+    out["visit"] = out["AVISITN"].map({v.visitnum: v.visit.title() for v in visits})
+    return out
+
+
+def sri_by_visit_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.2.2: SRI-4 to SRI-8 responders by post-baseline visit (SAP secondary analysis): n/N with
+    N = FAS, %, Clopper-Pearson exact 95% CI; non-responder imputation."""
+    subjects, records = fas_responses(adam, spec.population)
+    n = len(subjects)
+    paramcds = [f"SRI{k}" for k in study.endpoints.sri_thresholds]
+    rates = responders_by_visit(records, n, paramcds, study.post_baseline_visits)
+    shown = rate_columns(rates["x"], rates["n"], 1 - study.endpoints.alpha)
+    shown.insert(0, "label", (INDENT + rates["visit"]).to_numpy())
+    blocks = []  # one block per threshold: a heading row, then its visits
+    for paramcd in paramcds:
+        blocks.append(pd.DataFrame({"label": [paramcd.replace("SRI", "SRI-")]}))
+        blocks.append(shown[rates["PARAMCD"].eq(paramcd).to_numpy()])
+    body = pd.concat(blocks, ignore_index=True)
+    confidence = 1 - study.endpoints.alpha
+    return (Output.from_spec(spec).with_n(n)
+            .with_body(body, headers=["Threshold / Visit", "Responders, n/N", "Rate, %", f"{confidence:.0%} CI, %"],
+                       col_widths=[4, 3, 2, 3])
+            .with_footnotes([f"Primary visit: {study.primary_visit.visit.title()}; the abstract reports SRI response at "
+                             f"{study.visit_by_week(study.endpoints.abstract_visit_week).visit.title()}."]))
+
+
+def sri_components_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.2.3: the three SRI-4 components (SLEDAI-2K reduction >= 4, no new BILAG-2004 A and <= 1 new
+    B, PGA worsening < 0.3) and SRI-4 itself by visit, n (%) of the FAS, non-responder imputation."""
+    subjects, records = fas_responses(adam, spec.population)
+    n = len(subjects)
+    paramcds = [p for p, _ in SRI_COMPONENTS]
+    counts = responders_by_visit(records, n, paramcds, study.post_baseline_visits)
+    wide = counts.pivot(index="AVISITN", columns="PARAMCD", values="x").reindex(columns=paramcds)
+    body = pd.DataFrame({"visit": [v.visit.title() for v in study.post_baseline_visits]})
+    for paramcd in paramcds:
+        body[paramcd] = [n_percent(int(x), n) for x in wide[paramcd].to_numpy()]
+    return (Output.from_spec(spec).with_n(n)
+            .with_body(body, headers=["Visit", *[label + ", n (%)" for _, label in SRI_COMPONENTS]],
+                       col_widths=[2, 3, 3, 3, 2]))
+
+
+def _change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study, name: str,
+                  paramcds: list[str]) -> Output:
+    """Observed value and change from baseline by visit for the parameters of one BDS dataset (analysis
+    records ANL01FL = Y of the population), with the Wilcoxon signed-rank p-value per visit."""
+    subjects = population(dataset(adam, "ADSL", ["USUBJID", spec.population]), spec.population)
+    data = dataset(adam, name, ["USUBJID", "PARAMCD", "PARAM", "AVISITN", "AVAL", "CHG", "ANL01FL"])
+    records = data[data["ANL01FL"].eq("Y") & data["USUBJID"].isin(subjects["USUBJID"]) & data["PARAMCD"].isin(paramcds)]
+    one_record_per_subject(records, name, ["PARAMCD", "AVISITN"])
+    body = change_by_visit(records, paramcds, study.visits)
+    return (Output.from_spec(spec).with_n(len(subjects))
+            .with_body(body, headers=CHANGE_HEADERS, col_widths=CHANGE_WIDTHS)
+            .with_footnotes(["Observed cases (analysis record closest to the visit target day); baseline: last value on or "
+                             "before the first dose.", "n: subjects with a value; change n: subjects with a value at baseline "
+                             "and at the visit."]))
+
+
+def scores_change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.2.4: SLEDAI-2K total, PGA and BILAG-2004 numeric global score (ADQS SLEDAI, SLEPGA, BILAG):
+    n, mean (SD) by visit and change from baseline n, mean (SD), median, Q1-Q3, min-max, Wilcoxon p."""
+    return _change_table(adam, spec, study, "ADQS", ["SLEDAI", "SLEPGA", "BILAG"])
+
+
+def serology_change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.2.6: anti-dsDNA, C3, C4 and 24-h urine protein (ADLB DDNAIGAB, C3, C4, PROTEXR), as 14.2.4."""
+    return _change_table(adam, spec, study, "ADLB", ["DDNAIGAB", "C3", "C4", "PROTEXR"])
+
+
+def immunology_change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.2.7: Treg, Th17, Tfh and effector helper T cells as % of CD4+ (ADLB TREG, TH17, TFH, TEFF),
+    as 14.2.4."""
+    return _change_table(adam, spec, study, "ADLB", ["TREG", "TH17", "TFH", "TEFF"])
+
+
+def organ_groups_at_visit(adqs: pd.DataFrame, subjects: pd.Series, visitnum: float) -> pd.DataFrame:
+    """Per subject assessed at the visit (ADQS SLEDAI-2K descriptor records SLE2K01-SLE2K24 with ANL01FL =
+    Y), one boolean column per organ group of sap/specs/raw/instruments.yaml: True if any descriptor of the
+    group is PRESENT (the rule of the ADSL baseline organ flags, applied at the visit)."""
+    items = yaml.safe_load(INSTRUMENTS_FILE.read_text(encoding="utf-8"))["sledai_2k"]["items"]
+    organ_of = {item["testcd"]: item["organ"] for item in items}
+    at = adqs[adqs["ANL01FL"].eq("Y") & adqs["AVISITN"].eq(visitnum) & adqs["PARAMCD"].isin(list(organ_of))
+              & adqs["USUBJID"].isin(subjects) & adqs["AVALC"].notna()]
+    at = at.assign(organ=at["PARAMCD"].map(organ_of), present=at["AVALC"].eq("PRESENT"))
+    wide = at.pivot_table(index="USUBJID", columns="organ", values="present", aggfunc="any", fill_value=False)
+    return wide.reindex(columns=sorted(set(organ_of.values())), fill_value=False).astype(bool)
+
+
+def organ_subgroup_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.2.5: per SLEDAI-2K organ group, subjects involved at baseline (ADSL B*FL), involved at the
+    last scheduled visit (its SLEDAI-2K descriptors) with McNemar's exact test on the subjects assessed at
+    both (SAP: organ manifestations baseline vs week 12), and SRI-4 at the primary visit within the
+    subgroup involved at baseline (n/N, %, Clopper-Pearson 95% CI; non-responder imputation)."""
+    flags = [flag for flag, _, _ in ORGAN_GROUPS]
+    adsl = dataset(adam, "ADSL", ["USUBJID", spec.population, *flags])
+    subjects, records = fas_responses(adam, spec.population)
+    adsl = adsl[adsl["USUBJID"].isin(subjects["USUBJID"])].drop_duplicates("USUBJID").set_index("USUBJID")
+    n = len(adsl)
+    adqs = dataset(adam, "ADQS", ["USUBJID", "PARAMCD", "AVALC", "AVISITN", "ANL01FL"])
+    last = study.visits[-1]
+    later = organ_groups_at_visit(adqs, adsl.index, last.visitnum)
+    responders = set(records.loc[records["PARAMCD"].eq("SRI4") & records["AVISITN"].eq(study.primary_visit.visitnum)
+                                 & records["AVALC"].eq("Y"), "USUBJID"])
+    rows, xs, ns = [], [], []
+    assessed = adsl.index.intersection(later.index)
+    for flag, organ, label in ORGAN_GROUPS:
+        at_baseline = adsl[flag].eq("Y")
+        before = at_baseline.loc[assessed]
+        after = later.loc[assessed, organ] if organ in later.columns else pd.Series(False, index=assessed)
+        subgroup = at_baseline[at_baseline].index
+        xs.append(int(subgroup.isin(list(responders)).sum()))
+        ns.append(len(subgroup))
+        rows.append({"organ": label, "baseline": n_percent(int(at_baseline.sum()), n),
+                     "later": n_percent(int(after.sum()), len(assessed)),
+                     "p": format_p(mcnemar_exact(before, after)) if len(assessed) else "NE"})
+    body = pd.DataFrame(rows)
+    rates = rate_columns(np.array(xs), np.array(ns), 1 - study.endpoints.alpha)
+    body["sri"] = rates["n_over_n"]
+    body["rate"] = np.where(np.array(ns) > 0, rates["percent"] + " (" + rates["ci"] + ")", "NE")
+    primary = study.primary_visit.visit.title()
+    return (Output.from_spec(spec).with_n(n)
+            .with_body(body, headers=["Organ group (SLEDAI-2K)", "Involved at baseline, n (%)",
+                                      f"Involved at {last.visit.title()}, n (%)", "McNemar p",
+                                      f"SRI-4 at {primary}, n/N", "% (95% CI)"],
+                       col_widths=[14, 9, 9, 6, 7, 11])
+            .with_footnotes([f"{last.visit.title()} percentages and McNemar's exact test (two-sided binomial test of the "
+                             f"discordant pairs) use the {len(assessed)} subjects with SLEDAI-2K descriptors at both "
+                             "baseline and that visit.",
+                             "SRI-4: N = subjects involved at baseline; responders n among them (non-responder imputation)."]))
+
+
+def sensitivity_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.2.8: SRI-4 at the primary visit under the SAP sensitivity analyses, each n/N, %, Clopper-
+    Pearson 95% CI: primary (NRI, N = FAS); observed cases (ADRS ANL02FL = Y: N = subjects with every
+    component observed); completers (FAS with COMPLFL = Y, NRI); SRI-5 to SRI-8 (NRI); SLEDAI-only response
+    (SLEDAI-2K reduction >= 4, SLEDR4, NRI)."""
+    flag = spec.population
+    subjects, _ = fas_responses(adam, flag)
+    adrs = dataset(adam, "ADRS", [*ADRS_VARS, "ANL02FL"])
+    adsl = dataset(adam, "ADSL", ["USUBJID", flag, "COMPLFL"])
+    visitnum = study.primary_visit.visitnum
+    at = adrs[adrs["USUBJID"].isin(subjects["USUBJID"]) & adrs["AVISITN"].eq(visitnum)]
+    n = len(subjects)
+    completers = adsl.loc[adsl["USUBJID"].isin(subjects["USUBJID"]) & adsl["COMPLFL"].eq("Y"), "USUBJID"]
+
+    def responders(paramcd: str, among: pd.Series | None = None, observed_only: bool = False) -> tuple[int, int]:
+        rows = at[at["PARAMCD"].eq(paramcd)]
+        if among is not None:
+            rows = rows[rows["USUBJID"].isin(among)]
+        if observed_only:
+            rows = rows[rows["ANL02FL"].eq("Y")]
+            return int(rows["AVALC"].eq("Y").sum()), len(rows)
+        return int(rows["AVALC"].eq("Y").sum()), (n if among is None else len(among))
+
+    analyses = [("SRI-4, non-responder imputation (primary)", responders("SRI4")),
+                ("SRI-4, observed cases", responders("SRI4", observed_only=True)),
+                ("SRI-4, completers (non-responder imputation)", responders("SRI4", among=completers))]
+    analyses += [(f"SRI-{k}, non-responder imputation", responders(f"SRI{k}"))
+                 for k in study.endpoints.sri_thresholds if k != 4]
+    analyses.append(("SLEDAI-2K reduction >= 4 only (SLEDAI-only response)", responders("SLEDR4")))
+    xs = np.array([x for _, (x, _) in analyses])
+    ns = np.array([m for _, (_, m) in analyses])
+    body = rate_columns(xs, ns, 1 - study.endpoints.alpha)
+    body.insert(0, "analysis", [label for label, _ in analyses])
+    confidence = 1 - study.endpoints.alpha
+    return (Output.from_spec(spec).with_n(n)
+            .with_body(body, headers=[f"Analysis at {study.primary_visit.visit.title()}", "Responders, n/N", "Rate, %",
+                                      f"{confidence:.0%} CI, %"], col_widths=[10, 3, 2, 3])
+            .with_footnotes(["Observed cases: N = subjects with the SLEDAI-2K change, all BILAG-2004 domains and the PGA "
+                             "observed at the visit (ADRS ANL02FL = Y).",
+                             "Completers: subjects who completed the study (ADSL COMPLFL = Y)."]))

@@ -1,0 +1,93 @@
+"""Summary building blocks shared by the 14.x builders: subject counts, n (%) rows, responder rates with
+Clopper-Pearson CIs, descriptive statistics of a value and its change from baseline by visit.
+
+Display conventions (the formatting functions of `tlf.stats`, listed here once):
+- n (%): percentage of the population N (or of the stated denominator) to one decimal; "0" alone for none;
+- responder rates: n/N, % to one decimal, Clopper-Pearson exact 95% CI in percent to one decimal;
+- continuous data: mean, median and quartiles one decimal more than the data, SD two more, min/max as the
+  data; the data's decimals are read from the values (`data_decimals`), at most 3;
+- p-values three decimals, "<0.001" below 0.001; "NE" when not estimable.
+All functions are vectorised over subjects: a Python loop runs over visits or parameters only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tlf.stats import clopper_pearson_bounds, describe, format_p, format_percent, n_percent, wilcoxon_signed_rank
+
+INDENT = "  "
+
+
+def data_decimals(values: pd.Series, most: int = 3) -> int:
+    """The number of decimals the data are recorded with: the smallest k <= `most` such that every value
+    equals itself rounded to k decimals (44.1 -> 1, 171.0 -> 0, 2.18 -> 2)."""
+    x = pd.Series(values, dtype="float64").dropna().to_numpy()
+    if x.size == 0:
+        return 0
+    for k in range(most + 1):
+        if np.all(np.abs(x - np.round(x, k)) < 1e-9 * np.maximum(1.0, np.abs(x))):
+            return k
+    return most
+
+
+def count_subjects(df: pd.DataFrame, mask: pd.Series | None = None) -> int:
+    """Distinct subjects among the rows of `df` (where `mask` holds): a subject is counted once."""
+    rows = df if mask is None else df[mask]
+    return int(rows["USUBJID"].nunique())
+
+
+def n_pct_row(label: str, x: int, n: int) -> tuple[str, str]:
+    return (label, n_percent(int(x), int(n)))
+
+
+def rate_columns(x: np.ndarray, n: np.ndarray, confidence: float) -> pd.DataFrame:
+    """Display columns for responder counts: "x/n", "%" and "lower, upper" (Clopper-Pearson exact)."""
+    x = np.asarray(x, dtype="int64")
+    n = np.asarray(n, dtype="int64")
+    lower, upper = clopper_pearson_bounds(x, n, confidence)
+    safe_n = np.where(n > 0, n, 1)
+    rate = x / safe_n
+    return pd.DataFrame({
+        "n_over_n": [f"{a}/{b}" for a, b in zip(x, n)],
+        "percent": [format_percent(r) if b > 0 else "NE" for r, b in zip(rate, n)],
+        "ci": [f"{format_percent(lo)}, {format_percent(hi)}" if b > 0 else "NE" for lo, hi, b in zip(lower, upper, n)],
+    })
+
+
+def change_by_visit(records: pd.DataFrame, paramcds: list[str], visits: list, decimals: dict[str, int] | None = None) -> pd.DataFrame:
+    """Observed value and change from baseline by parameter and visit (SAP secondary analyses):
+
+    one header row per parameter (PARAM), then per visit: n, mean (SD) of the observed value, and of the
+    change from baseline n, mean (SD), median, Q1, Q3, min, max and the Wilcoxon signed-rank p-value (zero
+    changes dropped; exact when n <= 50 without ties). `records` are analysis records (one per subject,
+    parameter and visit: ANL01FL = Y) with PARAMCD, PARAM, AVISITN, AVAL, CHG. Baseline is the first visit
+    of `visits` (no change). A visit without data keeps its row with n = 0.
+
+    Returns display text with columns: label, n, value, chg_n, chg_mean, chg_median, chg_q, chg_range, p.
+    """
+    rows = []
+    for paramcd in paramcds:
+        part = records[records["PARAMCD"].eq(paramcd)]
+        name = part["PARAM"].dropna().iloc[0] if part["PARAM"].notna().any() else paramcd
+        d = (decimals or {}).get(paramcd, data_decimals(part["AVAL"]))
+        rows.append({"label": name})
+        for i, visit in enumerate(visits):
+            at = part[part["AVISITN"].eq(visit.visitnum)]
+            value = describe(at["AVAL"], d)
+            name_shown = "Baseline" if i == 0 else visit.visit.title()
+            row = {"label": INDENT + name_shown, "n": value["n"], "value": value["Mean (SD)"]}
+            if i > 0:
+                change = describe(at["CHG"], d)
+                row.update({"chg_n": change["n"], "chg_mean": change["Mean (SD)"], "chg_median": change["Median"],
+                            "chg_q": change["Q1, Q3"], "chg_range": change["Min, Max"],
+                            "p": format_p(wilcoxon_signed_rank(at["CHG"]))})
+            rows.append(row)
+    columns = ["label", "n", "value", "chg_n", "chg_mean", "chg_median", "chg_q", "chg_range", "p"]
+    return pd.DataFrame(rows, columns=columns).fillna("")
+
+
+CHANGE_HEADERS = ["Parameter / Visit", "n", "Value Mean (SD)", "Change n", "Change Mean (SD)", "Change Median",
+                  "Change Q1, Q3", "Change Min, Max", "Wilcoxon p"]
+CHANGE_WIDTHS = [30, 4, 14, 6, 14, 8, 14, 12, 8]

@@ -77,6 +77,15 @@ def sdtm_domain(sdtm: dict[str, pd.DataFrame], name: str, columns: list[str]) ->
 # Baseline record selection, shared by VS and QS
 
 
+def parse_dates(values: pd.Series, where: str) -> pd.Series:
+    """`parse_iso_dates` on the distinct values only: findings repeat one date per assessment for every test,
+    so parsing each distinct text once keeps ADSL linear and cheap at 100,000 subjects."""
+    codes, uniques = pd.factorize(values)
+    parsed = parse_iso_dates(pd.Series(uniques, name=values.name, dtype="str"), where=where).to_numpy()
+    dates = np.where(codes >= 0, parsed[np.clip(codes, 0, None)], np.datetime64("NaT"))
+    return pd.Series(dates, index=values.index, name=values.name).astype("datetime64[s]")
+
+
 def baseline_records(
     findings: pd.DataFrame, adsl: pd.DataFrame, dtc: str, value: str, by: list[str], baseline_visitnum: float
 ) -> pd.DataFrame:
@@ -85,7 +94,7 @@ def baseline_records(
     the baseline visit (also the rule for subjects never dosed, who have no TRTSDT); the last one by VISITNUM,
     then date, then input order. Returns the chosen rows with TRTSDT attached."""
     merged = findings.merge(adsl[["USUBJID", "TRTSDT"]], on="USUBJID", how="inner")
-    date = parse_iso_dates(merged[dtc], where=dtc[:2])
+    date = parse_dates(merged[dtc], where=dtc[:2])
     at_baseline_visit = merged["VISITNUM"].eq(baseline_visitnum)
     dated_before = date.notna() & merged["TRTSDT"].notna() & (date <= merged["TRTSDT"])
     undated_baseline = at_baseline_visit & (date.isna() | merged["TRTSDT"].isna())
@@ -97,7 +106,7 @@ def baseline_records(
 
 def post_baseline_mask(findings: pd.DataFrame, trtsdt: pd.Series, dtc: str, baseline_visitnum: float) -> pd.Series:
     """A record is post-baseline if dated after TRTSDT, or undated at a scheduled visit after baseline."""
-    date = parse_iso_dates(findings[dtc], where=dtc[:2])
+    date = parse_dates(findings[dtc], where=dtc[:2])
     return (date.notna() & trtsdt.notna() & (date > trtsdt)) | (date.isna() & findings["VISITNUM"].gt(baseline_visitnum))
 
 

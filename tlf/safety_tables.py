@@ -1,0 +1,216 @@
+"""Safety tables (ICH E3 14.3.1 adverse events, 14.3.4 laboratory shifts): ADaM in, `tlf.output.Output` out.
+
+Counting rules (SAP safety; OCCDS): treatment-emergent events only (ADAE TRTEMFL = "Y") of the safety
+population; a subject is counted once per row however many events they had (per SOC, per PT, per
+category), percentages of the safety population N; "Events" counts records. Rows are sorted by descending
+number of subjects, ties alphabetically; every severity category of the AESEV codelist is shown, with 0
+when nobody falls in it. A missing severity counts as severe (the conservative convention).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from sap.specs import load_codelists
+from sap.study import Study
+from tlf.catalog import OutputSpec
+from tlf.inputs import dataset, population
+from tlf.output import Output
+from tlf.stats import n_percent
+from tlf.summaries import INDENT
+
+ADAE_VARS = ["USUBJID", "AEBODSYS", "AEDECOD", "TRTEMFL", "ASEV", "ASEVN", "ARELFL", "AESER", "AEACN", "AEOUT", "CQ01NAM"]
+SEVERE = 3  # ASEVN of SEVERE (codelist ASEVN: 1 MILD, 2 MODERATE, 3 SEVERE)
+
+
+def treatment_emergent(adam: Mapping[str, pd.DataFrame], flag: str) -> tuple[int, pd.DataFrame]:
+    """The population N and its treatment-emergent events (TRTEMFL = Y), severity missing -> severe."""
+    subjects = population(dataset(adam, "ADSL", ["USUBJID", flag]), flag)
+    adae = dataset(adam, "ADAE", ADAE_VARS)
+    events = adae[adae["TRTEMFL"].eq("Y") & adae["USUBJID"].isin(subjects["USUBJID"])]
+    events = events.assign(ASEVN=pd.to_numeric(events["ASEVN"], errors="coerce").fillna(SEVERE).astype("int64"),
+                           AEBODSYS=events["AEBODSYS"].fillna("Uncoded"), AEDECOD=events["AEDECOD"].fillna("Uncoded"))
+    return len(subjects), events
+
+
+def _ranked(counts: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Sort by descending subjects, ties alphabetically (within the levels of `by`)."""
+    return counts.sort_values(["subjects", *by], ascending=[False] + [True] * len(by), kind="stable")
+
+
+def soc_pt_counts(events: pd.DataFrame) -> pd.DataFrame:
+    """Subjects (distinct USUBJID) and events per SOC and per SOC/PT, in display order: each SOC by
+    descending subjects (ties alphabetical), followed by its PTs in the same order. Columns: level ("soc"
+    or "pt"), AEBODSYS, AEDECOD, subjects, events."""
+    soc = events.groupby("AEBODSYS").agg(subjects=("USUBJID", "nunique"), events=("USUBJID", "size")).reset_index()
+    pt = events.groupby(["AEBODSYS", "AEDECOD"]).agg(subjects=("USUBJID", "nunique"), events=("USUBJID", "size")).reset_index()
+    soc = _ranked(soc, ["AEBODSYS"]).assign(level="soc", soc_rank=lambda d: np.arange(len(d)), pt_rank=-1)
+    pt = _ranked(pt, ["AEDECOD"]).assign(level="pt", pt_rank=lambda d: np.arange(len(d)))
+    pt = pt.merge(soc[["AEBODSYS", "soc_rank"]], on="AEBODSYS")
+    rows = pd.concat([soc, pt], ignore_index=True).sort_values(["soc_rank", "pt_rank"], kind="stable")
+    return rows[["level", "AEBODSYS", "AEDECOD", "subjects", "events"]].reset_index(drop=True)
+
+
+def _soc_pt_body(events: pd.DataFrame, n: int, any_label: str) -> pd.DataFrame:
+    counts = soc_pt_counts(events)
+    label = np.where(counts["level"].eq("soc"), counts["AEBODSYS"], INDENT + counts["AEDECOD"].astype(str))
+    body = pd.DataFrame({"term": label,
+                         "subjects": [n_percent(int(x), n) for x in counts["subjects"]],
+                         "events": counts["events"].astype(str)})
+    first = pd.DataFrame({"term": [any_label], "subjects": [n_percent(int(events["USUBJID"].nunique()), n)],
+                          "events": [str(len(events))]})
+    return pd.concat([first, body], ignore_index=True)
+
+
+def _soc_pt_output(spec: OutputSpec, study: Study, n: int, events: pd.DataFrame, any_label: str) -> Output:
+    body = _soc_pt_body(events, n, any_label)
+    return (Output.from_spec(spec).with_n(n)
+            .with_body(body, headers=["System organ class / Preferred term",
+                                      f"Subjects, n (%) (N={n})", "Events, n"], col_widths=[6, 2, 1.2]))
+
+
+def teae_overview_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.3.1.1: subjects with at least one TEAE of each kind (any, related, severe, serious, leading
+    to withdrawal of study treatment, fatal, injection-site reaction) and the number of such events."""
+    n, events = treatment_emergent(adam, spec.population)
+    kinds = [("Any TEAE", pd.Series(True, index=events.index)),
+             ("Treatment-related TEAE", events["ARELFL"].eq("Y")),
+             ("Severe TEAE", events["ASEVN"].eq(SEVERE)),
+             ("Serious TEAE", events["AESER"].eq("Y")),
+             ("TEAE leading to withdrawal of study treatment", events["AEACN"].eq("DRUG WITHDRAWN")),
+             ("TEAE with fatal outcome", events["AEOUT"].eq("FATAL")),
+             ("Injection-site reaction (CQ01)", events["CQ01NAM"].notna())]
+    body = pd.DataFrame({"kind": [k for k, _ in kinds],
+                         "subjects": [n_percent(int(events.loc[m, "USUBJID"].nunique()), n) for _, m in kinds],
+                         "events": [str(int(m.sum())) for _, m in kinds]})
+    return (Output.from_spec(spec).with_n(n)
+            .with_body(body, headers=["Subjects with", f"Subjects, n (%) (N={n})", "Events, n"], col_widths=[6, 2, 1.2]))
+
+
+def teae_soc_pt_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.3.1.2: TEAEs by MedDRA SOC and PT, subjects counted once per SOC and per PT, sorted by
+    descending frequency (ties alphabetical)."""
+    n, events = treatment_emergent(adam, spec.population)
+    return _soc_pt_output(spec, study, n, events, "Any TEAE")
+
+
+def related_teae_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.3.1.4: treatment-related TEAEs (ADAE ARELFL = Y: possibly, probably or definitely related, or
+    causality missing) by SOC and PT, counted and sorted as 14.3.1.2."""
+    n, events = treatment_emergent(adam, spec.population)
+    return _soc_pt_output(spec, study, n, events[events["ARELFL"].eq("Y")], "Any treatment-related TEAE")
+
+
+def max_severity_counts(events: pd.DataFrame, by: list[str], levels: list[int]) -> pd.DataFrame:
+    """Subjects by their maximum severity (ASEVN) within each `by` group: one column per level, 0 kept."""
+    worst = events.groupby(["USUBJID", *by])["ASEVN"].max().reset_index()
+    table = worst.groupby([*by, "ASEVN"]).size().unstack("ASEVN", fill_value=0) if by else worst["ASEVN"].value_counts().to_frame().T
+    return table.reindex(columns=levels, fill_value=0)
+
+
+def teae_max_severity_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.3.1.3: subjects by maximum severity (mild, moderate, severe), once overall, once per SOC
+    and once per PT at the most severe of their events in that row; rows in the order of 14.3.1.2."""
+    n, events = treatment_emergent(adam, spec.population)
+    names = load_codelists()["AESEV"].values  # MILD, MODERATE, SEVERE = ASEVN 1, 2, 3
+    levels = list(range(1, len(names) + 1))
+    order = soc_pt_counts(events)
+    overall = max_severity_counts(events, [], levels) if len(events) else pd.DataFrame(np.zeros((1, len(levels)), dtype="int64"))
+    soc = max_severity_counts(events, ["AEBODSYS"], levels)
+    pt = max_severity_counts(events, ["AEBODSYS", "AEDECOD"], levels)
+    soc_rows = soc.reindex(pd.Index(order.loc[order["level"].eq("soc"), "AEBODSYS"]))
+    pt_rows = pt.reindex(pd.MultiIndex.from_frame(order.loc[order["level"].eq("pt"), ["AEBODSYS", "AEDECOD"]]))
+    grid = np.zeros((len(order), len(levels)), dtype="int64")
+    grid[order["level"].eq("soc").to_numpy()] = soc_rows.to_numpy()
+    grid[order["level"].eq("pt").to_numpy()] = pt_rows.to_numpy()
+    labels = np.where(order["level"].eq("soc"), order["AEBODSYS"], INDENT + order["AEDECOD"].astype(str))
+    counts = np.vstack([overall.to_numpy().reshape(1, -1), grid])
+    body = pd.DataFrame({"term": ["Any TEAE", *labels]})
+    for j, name in enumerate(names):
+        body[name] = [n_percent(int(x), n) for x in counts[:, j]]
+    return (Output.from_spec(spec).with_n(n)
+            .with_body(body, headers=["System organ class / Preferred term", *[f"{v.title()}, n (%)" for v in names]],
+                       col_widths=[6, 2, 2, 2])
+            .with_footnotes(["A missing severity is counted as severe."]))
+
+
+def injection_site_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.3.1.5: treatment-emergent injection-site reactions (ADAE CQ01NAM, the customised query of
+    sap/specs/queries.yaml): subjects and events overall, by PT, by maximum severity, serious, related and
+    leading to withdrawal of study treatment."""
+    n, events = treatment_emergent(adam, spec.population)
+    isr = events[events["CQ01NAM"].notna()]
+    names = load_codelists()["AESEV"].values
+    rows = [("Any injection-site reaction", isr["USUBJID"].nunique(), len(isr))]
+    pts = isr.groupby("AEDECOD").agg(subjects=("USUBJID", "nunique"), events=("USUBJID", "size")).reset_index()
+    for _, row in _ranked(pts, ["AEDECOD"]).iterrows():  # one row per preferred term (a handful)
+        rows.append((INDENT + row["AEDECOD"], row["subjects"], row["events"]))
+    rows.append(("By maximum severity", None, None))
+    worst = isr.groupby("USUBJID")["ASEVN"].max()
+    for level, name in enumerate(names, start=1):
+        rows.append((INDENT + name.title(), int(worst.eq(level).sum()), int(isr["ASEVN"].eq(level).sum())))
+    for label, mask in (("Serious", isr["AESER"].eq("Y")), ("Treatment-related", isr["ARELFL"].eq("Y")),
+                        ("Leading to withdrawal of study treatment", isr["AEACN"].eq("DRUG WITHDRAWN"))):
+        rows.append((label, isr.loc[mask, "USUBJID"].nunique(), int(mask.sum())))
+    body = pd.DataFrame({"label": [r[0] for r in rows],
+                         "subjects": ["" if r[1] is None else n_percent(int(r[1]), n) for r in rows],
+                         "events": ["" if r[2] is None else str(int(r[2])) for r in rows]})
+    return (Output.from_spec(spec).with_n(n)
+            .with_body(body, headers=["Injection-site reactions", f"Subjects, n (%) (N={n})", "Events, n"],
+                       col_widths=[6, 2, 1.2])
+            .with_footnotes(["Severity rows: subjects at their most severe injection-site reaction; events of that severity."]))
+
+
+SHIFT_BASELINE = ["LOW", "NORMAL", "HIGH", "Missing"]
+SHIFT_WORST = ["LOW", "NORMAL", "HIGH", "LOW and HIGH"]
+
+
+def worst_shift_counts(adlb: pd.DataFrame) -> pd.DataFrame:
+    """Subjects per parameter by baseline category (BNRIND; "Missing" when absent) and worst on-treatment
+    category over every on-treatment record (ONTRTFL = Y) with a reference-range indicator: LOW if any value
+    was low and none high, HIGH if any high and none low, "LOW and HIGH" if both, NORMAL if all normal.
+    Every cell appears (0 kept). Index (PARAMCD, baseline), columns SHIFT_WORST."""
+    post = adlb[adlb["ONTRTFL"].eq("Y") & adlb["ANRIND"].notna()]
+    per_subject = post.assign(low=post["ANRIND"].eq("LOW"), high=post["ANRIND"].eq("HIGH")).groupby(
+        ["PARAMCD", "USUBJID"]).agg(low=("low", "any"), high=("high", "any")).reset_index()
+    per_subject["worst"] = np.select([per_subject["low"] & per_subject["high"], per_subject["low"], per_subject["high"]],
+                                     ["LOW and HIGH", "LOW", "HIGH"], "NORMAL")
+    baseline = adlb.dropna(subset=["BNRIND"]).drop_duplicates(["PARAMCD", "USUBJID"])[["PARAMCD", "USUBJID", "BNRIND"]]
+    per_subject = per_subject.merge(baseline, on=["PARAMCD", "USUBJID"], how="left")
+    per_subject["baseline"] = per_subject["BNRIND"].fillna("Missing")
+    counts = per_subject.groupby(["PARAMCD", "baseline", "worst"]).size().unstack("worst", fill_value=0)
+    params = sorted(per_subject["PARAMCD"].unique())
+    grid = pd.MultiIndex.from_product([params, SHIFT_BASELINE], names=["PARAMCD", "baseline"])
+    return counts.reindex(index=grid, columns=SHIFT_WORST, fill_value=0).astype("int64")
+
+
+def lab_shift_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.3.4: shift from the baseline reference-range category (BNRIND) to the worst on-treatment
+    category (ANRIND over ONTRTFL = Y records) per laboratory parameter with reference ranges; cells are
+    numbers of subjects with at least one on-treatment value; parameters in the order of PARCAT1, PARAM."""
+    subjects = population(dataset(adam, "ADSL", ["USUBJID", spec.population]), spec.population)
+    adlb = dataset(adam, "ADLB", ["USUBJID", "PARAMCD", "PARAM", "PARCAT1", "ANRIND", "BNRIND", "ONTRTFL"])
+    adlb = adlb[adlb["USUBJID"].isin(subjects["USUBJID"])]
+    counts = worst_shift_counts(adlb)
+    names = adlb.drop_duplicates("PARAMCD").set_index("PARAMCD")[["PARAM", "PARCAT1"]]
+    params = names.loc[counts.index.get_level_values("PARAMCD").unique()].sort_values(["PARCAT1", "PARAM"])
+    blocks = []
+    for paramcd, (param, category) in params.iterrows():  # one block per parameter (a few dozen at most)
+        block = counts.loc[paramcd]
+        rows = pd.DataFrame({"label": [INDENT + b.title() if b != "Missing" else INDENT + b for b in block.index]})
+        for column in SHIFT_WORST:
+            rows[column] = block[column].astype(str).to_numpy()
+        rows["total"] = block.sum(axis=1).astype(str).to_numpy()
+        blocks.append(pd.DataFrame({"label": [f"{param} [{category.title()}]"]}))
+        blocks.append(rows)
+    body = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=["label", *SHIFT_WORST, "total"])
+    return (Output.from_spec(spec).with_n(len(subjects))
+            .with_body(body, headers=["Parameter / Baseline category", "Worst: Low", "Worst: Normal", "Worst: High",
+                                      "Worst: Low and high", "Total"], col_widths=[16, 4, 4, 4, 5, 3])
+            .with_footnotes(["Cells: number of subjects with at least one on-treatment value (after the first dose up to "
+                             f"{study.safety.treatment_emergent_window_days} days after the last).",
+                             "Worst on treatment: low if any value was low and none high, high if any high and none low, "
+                             "low and high if both, normal if all were normal."]))

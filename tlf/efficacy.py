@@ -99,7 +99,8 @@ def sri_by_visit_figure(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stud
     ax.set_ylabel("Responders, % (95% CI)")
     ax.set_ylim(0, 100)
     ax.axvline(study.primary_visit.week, color="grey", linestyle=":", linewidth=0.8)
-    ax.legend(title="Threshold", frameon=False, loc="lower right", ncols=len(params))
+    # legend outside the axes, below: inside it would hide the low-rate points of the stricter thresholds
+    fig.legend(frameon=False, loc="outside lower center", ncols=len(params))
     n = int(rates["n"].iloc[0]) if len(rates) else 0
     return (Output.from_spec(spec)
             .with_n(n)

@@ -48,7 +48,7 @@ def adverse_event_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, st
             .with_n(len(subjects))
             .with_body(body,
                        headers=["Subject", "AE No.", "System organ class / Preferred term / Reported term",
-                                "Start Day", "End Day", "Severity", "Serious", "Related", "Outcome", "TEAE"],
-                       col_widths=[14, 5, 42, 6, 6, 9, 7, 10, 16, 5],
+                                "Start day", "End day", "Severity", "Serious", "Related", "Outcome", "TEAE"],
+                       col_widths=[12, 7, 44, 7, 7, 9, 8, 10, 16, 6],
                        align=["l", "c", "l", "c", "c", "l", "c", "l", "l", "c"])
             .with_footnotes(footnotes))

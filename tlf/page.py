@@ -102,7 +102,7 @@ def group_markdown(group: str, run: RunInfo | None = None, catalogue: Catalogue 
         except DatasetUnavailable as exc:
             blocks.append(unavailable_block(spec, "; ".join(exc.lines())))
             continue
-        blocks.append(markdown_block(out, figure_file(out, run)))
+        blocks.append(markdown_block(out, figure_file(out, run), new_page=bool(blocks)))
     return "\n".join(blocks)
 
 

@@ -72,7 +72,7 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
             book.render_html(chapters, folder / "html", project.title)
             book.render_docx(chapters, folder / "book.docx", project.title, ctx.stamp)
             study = ctx.study.study
-            book.render_pdf(chapters, folder / "book.pdf", project,
+            book.render_pdf(chapters, folder / "book.pdf", project, header_right="Statistical Analysis Plan, Tables, Listings and Figures",
                             header_left=f"{study.studyid} ({study.nct})",
                             footer_left=f"Run id {run.run_id}; data cut-off {ctx.study.data_cutoff.isoformat()}",
                             stamp=ctx.stamp)

@@ -70,12 +70,11 @@ def typst_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def typst_block(out: Output, figure_path: Path | None = None) -> str:
-    """Raw Typst for one output, starting on a new page. Tables: number, title, population and column
+def typst_block(out: Output, figure_path: Path | None = None, new_page: bool = True) -> str:
+    """Raw Typst for one output, on pages of its own. Tables: number, title, population and column
     headers sit in `table.header` and footnotes and source in `table.footer`, both repeated on every page a
     long listing spans. An unnumbered, invisible heading puts the output in the PDF outline."""
-    lines = ["#pagebreak(weak: true)",
-             f"#place(hide(heading(level: 2, numbering: none, outlined: true, bookmarked: true, {typst_string(out.heading)})))"]
+    outline_entry = f"#place(hide(heading(level: 2, numbering: none, outlined: true, bookmarked: true, {typst_string(out.heading)})))"
     titles = [f"text(weight: \"bold\", {typst_string(out.heading)})"]
     if out.population_line:
         titles.append(typst_string(out.population_line))
@@ -102,12 +101,13 @@ def typst_block(out: Output, figure_path: Path | None = None) -> str:
         parts = [f"align(center, {t})" for t in titles]
         if figure_path is not None:
             parts.append(f'align(center, image({typst_string(str(figure_path))}, width: 100%))')
-        parts += [f"text(size: 7.5pt, {t})" for t in notes]
+        parts += [f"block(spacing: 0.5em, text(size: 7.5pt, {t}))" for t in notes]
         content = "#block(breakable: false)[\n  #" + "\n  #".join(parts) + "\n]"
     if out.landscape:
-        content = "#page(flipped: true)[\n" + content + "\n]"
-    lines.append(content)
-    return "\n".join(lines)
+        # a landscape output is its own page run: the outline entry goes inside it (else a blank page)
+        return "#page(flipped: true)[\n" + outline_entry + "\n" + content + "\n]"
+    # a portrait output starts on a fresh page (unless the page is still empty) and ends its page
+    return "\n".join((["#pagebreak(weak: true)"] if new_page else []) + [outline_entry, content, "#pagebreak(weak: true)"])
 
 
 # ------------------------------------------------------------------------------------ Markdown (DOCX)
@@ -142,12 +142,13 @@ def docx_markdown(out: Output, figure_path: Path | None = None, title: bool = Tr
     return "\n\n".join(parts)
 
 
-def markdown_block(out: Output, figure_png: Path | None = None) -> str:
+def markdown_block(out: Output, figure_png: Path | None = None, new_page: bool = True) -> str:
     """The whole output as Markdown for a page: a heading (for the HTML and DOCX table of contents; the
-    Typst block carries its own), then one rendition per format."""
+    Typst block carries its own), then one rendition per format. `new_page=False` lets the first output of
+    a page follow the page heading in the PDF."""
     return "\n\n".join([
         f'::: {{.content-hidden when-format="typst"}}\n## {out.heading} {{#{anchor(out)}-h .unnumbered}}\n:::',
         "```{=html}\n" + html_block(out, figure_png, title=False) + "\n```",
-        "```{=typst}\n" + typst_block(out, figure_png) + "\n```",
+        "```{=typst}\n" + typst_block(out, figure_png, new_page) + "\n```",
         '::: {.content-visible when-format="docx"}\n' + docx_markdown(out, figure_png, title=False) + "\n:::",
     ]) + "\n"

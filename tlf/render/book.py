@@ -205,7 +205,7 @@ def execute_chapters(project: Project, env: dict[str, str], asset_dir: Path) -> 
 
 
 def _pandoc(markdown: str, to: str, extra: list[str], outputfile: str | None = None, env_extra: dict | None = None) -> str:
-    args = ["--lua-filter", str(LUA_FILTER), *extra]
+    args = ["--lua-filter", str(LUA_FILTER), "--wrap=none", *extra]
     old = {k: os.environ.get(k) for k in (env_extra or {})}
     os.environ.update(env_extra or {})
     try:
@@ -253,7 +253,7 @@ def render_docx(chapters: list[Chapter], path: Path, book_title: str, stamp: dt.
     return path
 
 
-def render_pdf(chapters: list[Chapter], path: Path, project: Project, header_left: str, footer_left: str,
+def render_pdf(chapters: list[Chapter], path: Path, project: Project, header_left: str, header_right: str, footer_left: str,
                stamp: dt.date, keep_source: bool = False) -> Path:
     """Pandoc -> Typst markup -> PDF with the typst package. The Typst source names figure files by absolute
     path, so it is removed after compiling unless `keep_source` (tests and debugging read it)."""
@@ -261,7 +261,7 @@ def render_pdf(chapters: list[Chapter], path: Path, project: Project, header_lef
         "--standalone", "--template", str(TYPST_TEMPLATE),
         "--metadata", f"title={project.title}", "--metadata", f"pagetitle={project.title}",
         "--variable", f"subtitle={project.subtitle}", "--variable", f"header-left={header_left}",
-        "--variable", f"header-right={project.title}", "--variable", f"footer-left={footer_left}",
+        "--variable", f"header-right={header_right}", "--variable", f"footer-left={footer_left}",
     ])
     typ = path.with_suffix(".typ")
     typ.write_text(source, encoding="utf-8")

@@ -1,0 +1,90 @@
+"""Catalogue, Output object and the example builders on the hand-made ADaM of conftest.py."""
+
+import pandas as pd
+import pytest
+
+from sap.errors import InputError, SpecError
+from tlf.catalog import load_outputs
+from tlf.efficacy import sri_primary_table, sri_rates_by_visit
+from tlf.inputs import DatasetUnavailable
+from tlf.listings import adverse_event_listing
+from tlf.render.blocks import typst_string
+
+
+def test_catalogue_holds_the_ich_e3_outputs():
+    catalogue = load_outputs()
+    numbers = {o.label for o in catalogue.outputs}
+    for label in ["Table 14.1.1", "Table 14.2.1", "Table 14.3.1.2", "Table 14.3.4", "Listing 16.2.7", "Figure 14.2.2.1", "Figure 14.2.5.1"]:
+        assert label in numbers
+    assert catalogue.get("14.2.1").file_stem == "t-14-2-1"
+    assert any("Clopper-Pearson" in f for f in catalogue.get("14.2.1").footnotes)
+
+
+def test_misspelt_key_is_a_one_line_error(tmp_path):
+    path = tmp_path / "outputs.yaml"
+    path.write_text('outputs:\n  - {number: "14.2.1", kind: table, group: g, population: FASFL, title: T, footnote: [x]}\n')
+    with pytest.raises(SpecError) as err:
+        load_outputs(path)
+    assert err.value.lines() == [f"{path}, key 14.2.1, footnote: unknown key (misspelt?)"]
+
+
+def test_primary_table_by_hand(adam, study):
+    # conftest: 36 FAS responders at week 10, N = 40 FAS (the 2 non-FAS responders are excluded),
+    # 1 FAS subject without a record -> non-responders 40 - 36 = 4, of which 1 imputed.
+    out = sri_primary_table(adam, load_outputs().get("14.2.1"), study)
+    values = dict(zip(out.body["c0"], out.body["c1"]))
+    assert values["Responders, n/N"] == "36/40"
+    assert values["Response rate, %"] == "90.0"
+    assert values["95% CI, %"] == "76.3, 97.2"
+    assert values["Non-responders, n"] == "4"
+    assert values["  without an assessment (imputed non-responder)"] == "1"
+    # P(X >= 36 | n = 40, p = 0.3) is about 1e-15, so the two-sided p is printed as <0.001
+    assert values["p-value vs historical rate of 30%"] == "<0.001"
+    assert out.population_line == "Full analysis set (N=40)"
+    assert out.headers[1].endswith("(N=40)")
+
+
+def test_builders_do_not_mutate_their_input(adam, study):
+    before = {k: v.copy() for k, v in adam.items()}
+    sri_primary_table(adam, load_outputs().get("14.2.1"), study)
+    adverse_event_listing(adam, load_outputs().get("16.2.7"), study)
+    for name, frame in adam.items():
+        pd.testing.assert_frame_equal(frame, before[name])
+
+
+def test_rates_by_visit_keep_every_visit_and_threshold(adam, study):
+    rates = sri_rates_by_visit(adam, "FASFL", study)
+    assert len(rates) == 5 * 6  # SRI4..SRI8 x weeks 2..12
+    week10 = rates[rates["week"].eq(10)].set_index("PARAMCD")["x"].to_dict()
+    assert week10 == {"SRI4": 36, "SRI5": 32, "SRI6": 28, "SRI7": 24, "SRI8": 20}  # 36 - 4 (k - 4)
+    # week 2, SRI8: max(6 - 16, 0) = 0 responders -> the row is kept with 0, lower bound 0
+    row = rates[rates["week"].eq(2) & rates["PARAMCD"].eq("SRI8")].iloc[0]
+    assert row["x"] == 0 and row["lower"] == 0.0
+
+
+def test_duplicate_analysis_records_are_refused(adam, study):
+    adrs = adam["ADRS"]
+    adam = {**adam, "ADRS": pd.concat([adrs, adrs.iloc[[0]]], ignore_index=True)}
+    with pytest.raises(InputError, match="key IL2-001"):
+        sri_primary_table(adam, load_outputs().get("14.2.1"), study)
+
+
+def test_missing_variable_and_dataset_are_named(adam, study):
+    with pytest.raises(InputError, match="ADRS, ANL01FL: variable needed"):
+        sri_primary_table({**adam, "ADRS": adam["ADRS"].drop(columns="ANL01FL")}, load_outputs().get("14.2.1"), study)
+    with pytest.raises(DatasetUnavailable, match="ADAE"):
+        adverse_event_listing({"ADSL": adam["ADSL"]}, load_outputs().get("16.2.7"), study)
+
+
+def test_ae_listing_rows_and_order(adam, study):
+    out = adverse_event_listing(adam, load_outputs().get("16.2.7"), study)
+    # conftest: 130 events spread over 42 subjects (e % 42 + 1); subjects 41 and 42 are outside the
+    # safety population and have events e = 40, 41, 82, 83, 124, 125 -> 6 events dropped, 124 listed
+    assert len(out.body) == 124
+    assert out.body["c0"].tolist()[:4] == ["IL2-001"] * 4
+    assert out.body["c3"].tolist()[:4] == ["3", "5", "7", "9"]  # study days 3 + 2 * (e // 42)
+    assert out.population_line == "Safety population (N=40)"
+
+
+def test_typst_strings_are_escaped():
+    assert typst_string('a "b" \\ #c') == '"a \\"b\\" \\\\ #c"'

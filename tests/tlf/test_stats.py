@@ -1,0 +1,79 @@
+"""tlf.stats against values worked out by hand (or from the published oracle in domain.md)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sap.errors import SapError
+from tlf import stats
+
+
+def test_clopper_pearson_primary_oracle():
+    # domain.md: 36/40 = 90.0%, Clopper-Pearson 95% CI 76.34-97.21%
+    p = stats.clopper_pearson(36, 40)
+    assert p.percent_text() == "90.0"
+    assert p.lower == pytest.approx(0.7634, abs=5e-5)
+    assert p.upper == pytest.approx(0.9721, abs=5e-5)
+    assert p.ci_text() == "76.3, 97.2"
+
+
+def test_clopper_pearson_edges_by_hand():
+    # x = 0: lower is 0 and upper = 1 - (alpha/2)^(1/n); n = 10 -> 1 - 0.025**0.1 = 0.30850
+    p = stats.clopper_pearson(0, 10)
+    assert p.lower == 0.0 and p.upper == pytest.approx(1 - 0.025 ** 0.1, rel=1e-9)
+    # x = n: upper is 1 and lower = (alpha/2)^(1/n) = 0.025**0.1 = 0.69150
+    p = stats.clopper_pearson(10, 10)
+    assert p.upper == 1.0 and p.lower == pytest.approx(0.025 ** 0.1, rel=1e-9)
+
+
+def test_vectorised_bounds_equal_scalar_ones():
+    lower, upper = stats.clopper_pearson_bounds(np.array([36, 0, 10, 0]), np.array([40, 10, 10, 0]))
+    assert lower[0] == pytest.approx(stats.clopper_pearson(36, 40).lower, rel=1e-9)
+    assert upper[0] == pytest.approx(stats.clopper_pearson(36, 40).upper, rel=1e-9)
+    assert lower[1] == 0.0 and upper[2] == 1.0
+    assert np.isnan(lower[3]) and np.isnan(upper[3])  # n = 0: not estimable
+
+
+def test_bad_counts_are_user_errors():
+    with pytest.raises(SapError, match="x=41, n=40"):
+        stats.clopper_pearson(41, 40)
+
+
+def test_binomial_test_by_hand():
+    # 3/3 vs p = 0.5 one-sided greater: 0.5^3 = 0.125
+    assert stats.binomial_test(3, 3, 0.5, alternative="greater") == pytest.approx(0.125)
+    # 5/10 vs 0.5 two-sided: the observed outcome is the most likely one -> p = 1
+    assert stats.binomial_test(5, 10, 0.5) == pytest.approx(1.0)
+
+
+def test_wilcoxon_exact_by_hand():
+    # five positive changes: W- = 0; exact P(W- <= 0) = 1/2^5; two-sided 2/32 = 0.0625
+    assert stats.wilcoxon_signed_rank(pd.Series([1.0, 2, 3, 4, 5])) == pytest.approx(0.0625)
+    # zeros dropped (Wilcoxon): same as above
+    assert stats.wilcoxon_signed_rank(pd.Series([0.0, 1, 2, 3, 4, 5, np.nan])) == pytest.approx(0.0625)
+    # -1, 2..6: W- = rank 1 = 1; P(W- <= 1) = 2/64 -> two-sided 4/64 = 0.0625
+    assert stats.wilcoxon_signed_rank([-1.0, 2, 3, 4, 5, 6]) == pytest.approx(0.0625)
+    assert np.isnan(stats.wilcoxon_signed_rank([0.0, 0.0]))
+
+
+def test_mcnemar_exact_by_hand():
+    # discordant pairs: 3 yes->no, 0 no->yes; two-sided binomial(3 of 3, 0.5) = 2 * 0.125 = 0.25
+    before = pd.Series([True, True, True, True, False])
+    after = pd.Series([False, False, False, True, False])
+    assert stats.mcnemar_exact(before, after) == pytest.approx(0.25)
+    assert stats.mcnemar_exact(before, before) == 1.0
+
+
+def test_describe_by_hand():
+    # 1,2,3,4: mean 2.5; SD sqrt(((1.5^2+0.5^2)*2)/3) = sqrt(5/3) = 1.2910; Q1 = 1 + 0.75 = 1.75 (type 7)
+    d = stats.describe(pd.Series([1.0, 2, 3, 4, np.nan]), decimals=1)
+    assert d == {"n": "4", "Mean (SD)": "2.50 (1.291)", "Median": "2.50", "Q1, Q3": "1.75, 3.25", "Min, Max": "1.0, 4.0"}
+    assert stats.describe(pd.Series([7.0]), decimals=0)["Mean (SD)"] == "7.0 (NE)"
+
+
+def test_formatting():
+    assert stats.format_p(0.0004) == "<0.001"
+    assert stats.format_p(0.0523) == "0.052"
+    assert stats.format_p(0.9996) == ">0.999"
+    assert stats.n_percent(5, 40) == "5 (12.5)"  # 5/40 = 0.125
+    assert stats.n_percent(0, 40) == "0"

@@ -17,7 +17,7 @@ import yaml
 
 from sap.errors import InputError, Problem
 from sap.specs import SPECS_DIR
-from sdtm.common import iso_to_date
+from sdtm.common import edc_date_to_iso, iso_to_date
 from sdtm.raw import REJECTION_COLUMNS, ROW
 
 FORMS_FILE = SPECS_DIR / "raw" / "forms.yaml"
@@ -87,9 +87,27 @@ def rejected_rows(form: str, raw: pd.DataFrame, reasons: pd.Series) -> pd.DataFr
     ).reset_index(drop=True)
 
 
+def on_unique(values: pd.Series, function) -> pd.Series:
+    """`function(values)` computed once per distinct value and spread back: dates repeat thousands of times
+    in a findings form, and the string parsing in `sdtm.common` is costly per element."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    result = function(pd.Series(uniques, dtype=values.dtype))
+    return pd.Series(result.to_numpy()[codes], index=values.index, dtype=result.dtype)
+
+
+def edc_dates_to_iso(values: pd.Series) -> pd.Series:
+    """`sdtm.common.edc_date_to_iso`, once per distinct date."""
+    return on_unique(values, edc_date_to_iso)
+
+
+def iso_dates(values: pd.Series) -> pd.Series:
+    """`sdtm.common.iso_to_date`, once per distinct date."""
+    return on_unique(values, iso_to_date)
+
+
 def after_cutoff(dtc: pd.Series, cutoff) -> pd.Series:
     """True where the (complete) ISO date is later than the data cut-off; False when the date is missing."""
-    return iso_to_date(dtc) > pd.Timestamp(cutoff)
+    return iso_dates(dtc) > pd.Timestamp(cutoff)
 
 
 def baseline_flag(df: pd.DataFrame, by: list[str], result: str, dtc: str, first_dose: str, order: list[str]) -> pd.Series:
@@ -98,8 +116,8 @@ def baseline_flag(df: pd.DataFrame, by: list[str], result: str, dtc: str, first_
     by date, then `order` (e.g. VISITNUM) to break ties. Compared at date level: a record on the day of the
     first dose counts as pre-dose (SDTMIG 3.4 --BLFL/--LOBXFL; admiral ABLFL uses ADT <= TRTSDT the same way).
     """
-    date = iso_to_date(df[dtc])
-    eligible = df[result].notna() & date.notna() & (date <= iso_to_date(df[first_dose]))
+    date = iso_dates(df[dtc])
+    eligible = df[result].notna() & date.notna() & (date <= iso_dates(df[first_dose]))
     candidates = df.loc[eligible, by + order].assign(_DATE=date[eligible])
     last = candidates.sort_values(by + ["_DATE", *order], kind="stable").groupby(by, sort=False).tail(1).index
     flag = pd.Series(np.nan, index=df.index, dtype="str")

@@ -26,12 +26,13 @@ import yaml
 
 from sap.specs import SPECS_DIR, load_codelists
 from sap.study import Study
-from sdtm.common import edc_date_to_iso, sequence_number, study_day, visit_columns
+from sdtm.common import sequence_number, study_day, visit_columns
 from sdtm.findings import (
     REASON_AFTER_CUTOFF,
     REASON_NOT_DONE,
     REASON_NOT_IN_DM,
     after_cutoff,
+    edc_dates_to_iso,
     attach_dm,
     baseline_flag,
     input_problems,
@@ -77,7 +78,7 @@ def screen_form(form: str, rows: pd.DataFrame, dm: pd.DataFrame, study: Study) -
     and the rejected rows, first reason in this order: subject not in DM, assessment not done (NOT_DONE
     = Yes), after data cut-off (ASSESSMENT_DATE later than study.yaml data_cutoff)."""
     df = attach_dm(rows, dm).rename(columns={"VISIT": "EDC_VISIT"})
-    df["QSDTC"] = edc_date_to_iso(df["ASSESSMENT_DATE"])
+    df["QSDTC"] = edc_dates_to_iso(df["ASSESSMENT_DATE"])
     reasons = rejection_reasons(
         [(df["USUBJID"].isna(), REASON_NOT_IN_DM),
          (df["NOT_DONE"].eq("Yes"), REASON_NOT_DONE),
@@ -182,7 +183,8 @@ def build_qs(raw: RawExtract, study: Study, dm: pd.DataFrame) -> DomainResult:
     qs["QSDY"] = study_day(qs["QSDTC"], qs["RFSTDTC"])
     qs["QSBLFL"] = baseline_flag(qs, by=["USUBJID", "QSCAT", "QSTESTCD"], result="QSSTRESC", dtc="QSDTC",
                                  first_dose="RFXSTDTC", order=["VISITNUM"])
-    qs["QSSEQ"] = sequence_number(qs, order=["QSDTC", "VISITNUM", "_INSTRUMENT", "QSTESTCD"])
+    seq_order = ["QSDTC", "VISITNUM", "_INSTRUMENT", "QSTESTCD"]
+    qs["QSSEQ"] = sequence_number(qs[["USUBJID", *seq_order]], order=seq_order)
     qs = qs.sort_values(["USUBJID", "QSSEQ"], kind="stable")[QS_COLUMNS].reset_index(drop=True)
     rejected = pd.concat([r for r in rejected if len(r)], ignore_index=True) if any(len(r) for r in rejected) \
         else pd.DataFrame(columns=REJECTION_COLUMNS)

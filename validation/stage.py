@@ -37,7 +37,7 @@ def _datasets_in(folder: Path) -> dict[str, Path]:
     return found
 
 
-def load_folder(data: Path) -> tuple[dict[str, pd.DataFrame], set[str]]:
+def load_folder(data: Path, specs_dir: Path = SPECS_DIR) -> tuple[dict[str, pd.DataFrame], set[str]]:
     """The datasets under `data/sdtm` and `data/adam`, or in `data` itself when it holds dataset files;
     returns (datasets by upper-case name, names of the SDTM ones)."""
     data = Path(data)
@@ -55,7 +55,7 @@ def load_folder(data: Path) -> tuple[dict[str, pd.DataFrame], set[str]]:
                 paths.update(found)
     else:
         paths = _datasets_in(data)
-        known_sdtm = set(list_specs("sdtm"))
+        known_sdtm = set(list_specs("sdtm", specs_dir))
         sdtm_names = {n for n in paths if n in known_sdtm or n == RECONCILIATION or not n.startswith("AD")}
     if not paths:
         raise SapError(Problem(str(data), "no datasets found (expected sdtm/ and adam/ folders, or .parquet/.xpt files)"))
@@ -136,12 +136,12 @@ def failure_problems(outcomes: list[Outcome]) -> list[Problem]:
 
 
 def validate_folder(data: Path, out: Path, allow_invalid: bool = False, notes: list[str] | None = None,
-                    staging=None) -> dict[str, int]:
+                    staging=None, specs_dir: Path = SPECS_DIR) -> dict[str, int]:
     """Validate the datasets found in `data`; write results.json and report.md to `out/validation`
     (through `staging` when given: the pipeline's atomic stage folder). Raise ValidationFailed on failure
     unless `allow_invalid`, in which case append a note and return the counts."""
-    datasets, sdtm_names = load_folder(Path(data))
-    outcomes = validate_datasets(datasets, sdtm_names)
+    datasets, sdtm_names = load_folder(Path(data), specs_dir)
+    outcomes = validate_datasets(datasets, sdtm_names, specs_dir=specs_dir)
     if staging is not None:
         with staging("validation") as folder:
             write_results(outcomes, folder / "results.json")

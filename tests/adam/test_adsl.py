@@ -207,3 +207,15 @@ def test_input_frames_are_not_mutated(study):
     derive_adsl(sdtm, study)
     for name, frame in sdtm.items():
         pd.testing.assert_frame_equal(frame, copies[name])
+
+
+def test_checklist_cm_without_dates(study):
+    """The study's CM is the enrolment checklist: no dates; CMOCCUR N answers are not medications taken."""
+    sdtm = _sdtm(study)
+    sdtm["CM"] = pd.DataFrame({
+        "USUBJID": ["S1", "S1", "S3", "S3"], "CMDECOD": ["PREDNISONE", "HYDROXYCHLOROQUINE", "PREDNISONE", "CICLOSPORIN"],
+        "CMOCCUR": ["Y", "N", "N", "Y"], "CMDOSE": [45.0, None, None, None],
+    })
+    adsl = derive_adsl(sdtm, study).set_index("USUBJID")
+    assert (adsl.loc["S1", "BPREDDOS"], adsl.loc["S1", "HCQBLFL"]) == (45.0, "N")
+    assert (adsl.loc["S3", "BPREDDOS"], adsl.loc["S3", "CSABLFL"]) == (0.0, "Y")

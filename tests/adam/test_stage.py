@@ -1,0 +1,78 @@
+"""The ADaM stage end to end on the synthetic twin (40 subjects, default seed).
+
+Oracles are published figures the twin is calibrated to, not program output: Nature Medicine 2016 Table S1
+(female/male 37/3; medians age 31, weight 54 kg, height 160 cm, prednisone 30 mg/day; background drugs
+37/14/6/2/1/1/0/0) and the EULAR 2015 abstract (mild injection-site reactions in 5/40).
+"""
+
+import hashlib
+
+import pytest
+
+from sap.datasets import read_dataset
+from sap.errors import SapError
+from sap.pipeline import make_context, run_stage
+
+pytest.importorskip("sdtm.twin")
+
+DATASETS = ["adsl", "adae", "adlb", "adqs", "adrs"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("adam_stage")
+    ctx = make_context(out=out, log=lambda line: None)
+    for stage in ("simulate", "sdtm", "adam"):
+        counts = run_stage(ctx, stage)
+    return ctx, counts
+
+
+def _hashes(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_writes_every_dataset_as_parquet_and_xpt(run):
+    ctx, counts = run
+    assert list(counts) == DATASETS and counts["adsl"] == 40
+    written = {p.name for p in ctx.folder("adam").iterdir()}
+    assert written == {f"{name}.{ext}" for name in DATASETS for ext in ("parquet", "xpt")}
+
+
+def test_table_s1_baseline_characteristics(run):
+    ctx, _ = run
+    adsl = read_dataset(ctx.folder("adam") / "adsl.parquet")
+    assert adsl["SEX"].value_counts().to_dict() == {"F": 37, "M": 3}
+    medians = adsl[["AGE", "WEIGHTBL", "HEIGHTBL", "BPREDDOS"]].median().to_dict()
+    assert medians == {"AGE": 31, "WEIGHTBL": 54, "HEIGHTBL": 160, "BPREDDOS": 30}
+    flags = ["HCQBLFL", "MMFBLFL", "CYCBLFL", "AZABLFL", "LEFBLFL", "THALBLFL", "CSABLFL", "MTXBLFL"]
+    assert [int(adsl[f].eq("Y").sum()) for f in flags] == [37, 14, 6, 2, 1, 1, 0, 0]
+
+
+def test_injection_site_reactions_in_5_of_40(run):
+    ctx, _ = run
+    adae = read_dataset(ctx.folder("adam") / "adae.parquet")
+    isr = adae[adae["CQ01NAM"].eq("INJECTION SITE REACTION") & adae["TRTEMFL"].eq("Y")]
+    assert isr["USUBJID"].nunique() == 5
+
+
+def test_adsl_baseline_scores_agree_with_adqs(run):
+    """Cross-dataset check: ADSL BSLEDAI/BPGA/BBILAG (from QS) equal the ADQS baseline records."""
+    ctx, _ = run
+    adsl = read_dataset(ctx.folder("adam") / "adsl.parquet").set_index("USUBJID")
+    adqs = read_dataset(ctx.folder("adam") / "adqs.parquet")
+    base = adqs[adqs["ABLFL"].eq("Y")].pivot(index="USUBJID", columns="PARAMCD", values="AVAL")
+    for adsl_var, paramcd in (("BSLEDAI", "SLEDAI"), ("BPGA", "SLEPGA"), ("BBILAG", "BILAG")):
+        assert (adsl[adsl_var] - base[paramcd].reindex(adsl.index)).abs().max() < 1e-9, adsl_var
+
+
+def test_rerun_gives_identical_bytes(run):
+    ctx, _ = run
+    before = _hashes(ctx.folder("adam"))
+    run_stage(ctx, "adam")
+    assert _hashes(ctx.folder("adam")) == before
+
+
+def test_missing_sdtm_is_a_one_line_error(tmp_path):
+    ctx = make_context(out=tmp_path, log=lambda line: None)
+    with pytest.raises(SapError, match="no SDTM datasets found"):
+        run_stage(ctx, "adam")

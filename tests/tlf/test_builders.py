@@ -88,3 +88,11 @@ def test_ae_listing_rows_and_order(adam, study):
 
 def test_typst_strings_are_escaped():
     assert typst_string('a "b" \\ #c') == '"a \\"b\\" \\\\ #c"'
+
+
+def test_rtf_text_escapes_control_characters_and_unicode():
+    from tlf.render.rtf import rtf_text
+
+    # braces and backslash are RTF syntax; ">=" sign U+2265 = 8805; U+1F600 is the UTF-16 pair D83D DE00,
+    # i.e. 55357 - 65536 = -10179 and 56832 - 65536 = -8704
+    assert rtf_text("a{b}\\c \u2265 \U0001F600") == "a\\{b\\}\\\\c \\u8805? \\u-10179?\\u-8704?"

@@ -8,12 +8,29 @@ processor). Long listings paginate at a fixed number of rows per page. `text_con
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
 import rtflite as rtf
 
 from tlf.output import Output
+
+_RTF_ESCAPES = str.maketrans({"\\": "\\\\", "{": "\\{", "}": "\\}"})
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _unicode_escape(match: re.Match) -> str:
+    units = match.group(0).encode("utf-16-le")
+    values = (int.from_bytes(units[i:i + 2], "little") for i in range(0, len(units), 2))
+    return "".join(f"\\u{v - 65536 if v > 32767 else v}?" for v in values)
+
+
+def rtf_text(text: str) -> str:
+    """Text as RTF: with `text_convert` off rtflite passes text through, so escape the control characters
+    `\\ { }` and write every non-ASCII character as `\\uN?` (signed 16-bit units, RTF 1.5)."""
+    return _NON_ASCII.sub(_unicode_escape, text.translate(_RTF_ESCAPES))
+
 
 ROWS_PER_PAGE = {"portrait": 40, "landscape": 24}  # rtflite's defaults for letter paper, 9-pt body
 _JUSTIFY = {"l": "l", "c": "c", "r": "r"}
@@ -22,24 +39,24 @@ _JUSTIFY = {"l": "l", "c": "c", "r": "r"}
 def rtf_document(out: Output, figure_png: Path | None = None) -> str:
     """The RTF text of one output."""
     orientation = "landscape" if out.landscape else "portrait"
-    titles = [out.heading] + ([out.population_line] if out.population_line else [])
-    notes = list(out.all_footnotes)
+    titles = [rtf_text(t) for t in [out.heading] + ([out.population_line] if out.population_line else [])]
+    notes = [rtf_text(n) for n in out.all_footnotes]
     common = dict(
         rtf_page=rtf.RTFPage(orientation=orientation, nrow=ROWS_PER_PAGE[orientation],
                              page_title="all", page_footnote="all", page_source="all"),
         rtf_page_header=rtf.RTFPageHeader(text_convert=[False]),  # default text: "Page \chpgn of NUMPAGES"
         rtf_title=rtf.RTFTitle(text=titles, text_convert=[False]),
         rtf_footnote=rtf.RTFFootnote(text=["\\line ".join(notes)], text_convert=[[False]], as_table=False) if notes else None,
-        rtf_source=rtf.RTFSource(text=[out.source], text_convert=[[False]], text_justification=[["l"]]) if out.source else None,
+        rtf_source=rtf.RTFSource(text=[rtf_text(out.source)], text_convert=[[False]], text_justification=[["l"]]) if out.source else None,
     )
     if out.body is not None:
-        frame = pl.DataFrame({f"c{i}": out.body.iloc[:, i].tolist() for i in range(out.body.shape[1])},
+        frame = pl.DataFrame({f"c{i}": out.body.iloc[:, i].map(rtf_text).tolist() for i in range(out.body.shape[1])},
                              schema={f"c{i}": pl.String for i in range(out.body.shape[1])})
         widths = out.widths()
         justify = [_JUSTIFY[a] for a in out.alignments()]
         doc = rtf.RTFDocument(
             df=frame,
-            rtf_column_header=[rtf.RTFColumnHeader(text=list(out.headers), col_rel_width=widths,
+            rtf_column_header=[rtf.RTFColumnHeader(text=[rtf_text(h) for h in out.headers], col_rel_width=widths,
                                                    text_convert=[False], text_justification=justify)],
             rtf_body=rtf.RTFBody(col_rel_width=widths, text_convert=[[False]], text_justification=[justify]),
             **common,

@@ -45,17 +45,17 @@ def is_text(series: pd.Series) -> bool:
     return False
 
 
-def _text_values(series: pd.Series) -> pd.Series:
-    return series.dropna().astype(str)
-
-
 def utf8_bytes(series: pd.Series) -> pd.Series:
-    """UTF-8 byte length of each non-missing value (vectorised through Arrow), indexed like the input."""
-    text = _text_values(series)
-    if text.empty:
-        return pd.Series([], dtype="int64", index=text.index)
-    lengths = pc.binary_length(pa.array(text.to_numpy(dtype=object), type=pa.string()))
-    return pd.Series(lengths.to_numpy(zero_copy_only=False), index=text.index, dtype="int64")
+    """UTF-8 byte length of each value (NaN where missing), computed by Arrow without a Python loop."""
+    try:
+        array = pa.array(series.array) if is_text(series) else None  # Arrow-backed str: no copy
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = None
+    if array is None or not pa.types.is_string(array.type) and not pa.types.is_large_string(array.type):
+        text = series.astype(object).where(series.notna(), None).map(lambda v: v if v is None else str(v))
+        array = pa.array(text.to_numpy(dtype=object), type=pa.string())
+    lengths = pc.binary_length(array).to_numpy(zero_copy_only=False)
+    return pd.Series(lengths, index=series.index, dtype="float64")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -64,8 +64,7 @@ def utf8_bytes(series: pd.Series) -> pd.Series:
 
 def _too_long(column: str, limit: int):
     def check(df: pd.DataFrame) -> pd.DataFrame:
-        lengths = utf8_bytes(df[column])
-        return df.loc[lengths.index[lengths.to_numpy() > limit]]
+        return df.loc[utf8_bytes(df[column]).to_numpy() > limit]  # NaN (missing) compares False
     return check
 
 

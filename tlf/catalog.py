@@ -4,6 +4,7 @@ each output's builder."""
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -90,8 +91,9 @@ class Catalogue(BaseModel):
 
 
 def load_outputs(path: str | Path | None = None) -> Catalogue:
-    """Read and validate the output catalogue; every problem is one SpecError line naming file and key."""
-    path = Path(path) if path else OUTPUTS_FILE
+    """Read and validate the output catalogue (default: SAP_OUTPUTS_FILE if set, else sap/outputs.yaml);
+    every problem is one SpecError line naming file and key."""
+    path = Path(path or os.environ.get("SAP_OUTPUTS_FILE") or OUTPUTS_FILE)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import nbformat
 import pypandoc
 import typst
 import yaml
+from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -138,16 +140,19 @@ def execute_pages(paths: list[Path], env: dict[str, str], cwd: Path) -> list[nbf
                 owners.append((page_index, cell_index))
     if not combined.cells:
         return pages
-    client = NotebookClient(combined, kernel_name="python3", timeout=KERNEL_TIMEOUT_SECONDS,
-                            resources={"metadata": {"path": str(cwd)}})
-    try:
-        client.execute(env={**os.environ, **env})
-    except CellExecutionError as exc:
-        # the kernel's last error line names the cause (often a SapError's one-line problems)
-        failed = next((i for i, c in enumerate(combined.cells) if any(o.output_type == "error" for o in c.get("outputs", []))), None)
-        where = str(paths[owners[failed][0]]) if failed is not None else "book"
-        detail = [line for line in str(exc).splitlines() if line.strip()]
-        raise SapError(Problem(where, f"a code chunk failed: {detail[-1] if detail else exc}")) from None
+    with tempfile.TemporaryDirectory(prefix="sap-kernel-") as sockets:
+        # IPC (Unix sockets) instead of TCP on loopback: nothing listens on a port, and no warning about it
+        manager = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
+        client = NotebookClient(combined, km=manager, timeout=KERNEL_TIMEOUT_SECONDS,
+                                resources={"metadata": {"path": str(cwd)}})
+        try:
+            client.execute(env={**os.environ, **env})
+        except CellExecutionError as exc:
+            # the kernel's last error line names the cause (often a SapError's one-line problems)
+            failed = next((i for i, c in enumerate(combined.cells) if any(o.output_type == "error" for o in c.get("outputs", []))), None)
+            where = str(paths[owners[failed][0]]) if failed is not None else "book"
+            detail = [line for line in str(exc).splitlines() if line.strip()]
+            raise SapError(Problem(where, f"a code chunk failed: {detail[-1] if detail else exc}")) from None
     return pages
 
 

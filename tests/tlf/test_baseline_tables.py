@@ -1,0 +1,109 @@
+"""14.1 tables, 16.2 listings and the efficacy figures on hand-made ADaM; expected values worked out by hand."""
+
+import pandas as pd
+import pytest
+
+from tlf.baseline_tables import demographics_table, disposition_table, exposure_table, median_range
+from tlf.catalog import load_outputs
+from tlf.efficacy_figures import mean_se_by_visit, subgroup_rates
+from tlf.subject_listings import discontinued_listing, dosing_listing
+
+FLAGS = ["HCQBLFL", "MMFBLFL", "CYCBLFL", "AZABLFL", "LEFBLFL", "THALBLFL", "CSABLFL", "MTXBLFL"]
+
+
+def _adsl():
+    df = pd.DataFrame({
+        "USUBJID": ["S1", "S2", "S3", "S4"],
+        "ENRLFL": "Y", "SAFFL": ["Y", "Y", "Y", "N"], "FASFL": ["Y", "Y", "Y", "N"], "COMPLFL": ["Y", "Y", "N", "N"],
+        "EOSSTT": ["COMPLETED", "COMPLETED", "DISCONTINUED", "DISCONTINUED"],
+        "DCSREAS": [None, None, "ADVERSE EVENT", "PHYSICIAN DECISION"],
+        "AGE": [20, 31, 60, 40], "SEX": ["F", "F", "M", "F"], "AGEGR1": ["<30", "30-39", ">=40", ">=40"], "RACE": "ASIAN",
+        "WEIGHTBL": [42.0, 54.5, 80.0, 60.0], "HEIGHTBL": [150.0, 160.0, 175.0, 165.0], "BSABL": [1.3229, 1.5569, 1.9720, 1.6583],
+        "SLEDURY": [0.5, 5.0, 20.0, 3.0], "BPREDDOS": [0.0, 30.0, 60.0, 10.0],
+        "TRTSDT": pd.to_datetime(["2014-01-01", "2014-01-02", "2014-01-03", None]),
+        "TRTEDT": pd.to_datetime(["2014-03-10", "2014-03-11", "2014-01-20", None]),
+        "EOSDT": pd.to_datetime(["2014-04-01", "2014-04-02", "2014-01-25", "2014-01-05"]),
+        "TRTDURD": [69, 69, 18, None], "INJNUM": [21, 20, 7, 0], "CUMDOSE": [21.0, 20.0, 7.0, 0.0],
+        "COMPLPCT": [100.0, 20 / 21 * 100, 7 / 21 * 100, 0.0],
+    })
+    for flag in FLAGS:
+        df[flag] = "N"
+    df["HCQBLFL"] = ["Y", "Y", "N", "Y"]
+    return df
+
+
+@pytest.fixture
+def adam():
+    return {"ADSL": _adsl()}
+
+
+def _cells(out):
+    return {row[0]: list(row[1:]) for row in out.body.values.tolist()}
+
+
+def test_disposition_every_reason_kept(adam, study):
+    out = disposition_table(adam, load_outputs().get("14.1.1"), study)
+    cells = _cells(out)
+    assert out.big_n == 4
+    assert cells["Enrolled"] == ["4"]
+    assert cells["Safety population (>= 1 dose)"] == ["3 (75.0)"]   # 3/4
+    assert cells["  Discontinued"] == ["2 (50.0)"]
+    assert cells["    Adverse event"] == ["1 (25.0)"]
+    assert cells["    Lost to follow-up"] == ["0"]                     # zero row from the DCSREAS codelist
+    assert cells["  Ongoing"] == ["0"]
+
+
+def test_demographics_table_s1_layout(adam, study):
+    cells = _cells(demographics_table(adam, load_outputs().get("14.1.2"), study))
+    # safety population S1..S3: ages 20, 31, 60 -> median 31 (one more decimal: 31.0), range 20-60
+    assert cells["Age, years, median (range)"] == ["31.0 (20-60)"]
+    assert cells["Female/male, n"] == ["2/1"]
+    # weights 42.0, 54.5, 80.0 (1 decimal) -> median 54.50, range 42.0-80.0
+    assert cells["Weight, kg, median (range)"] == ["54.50 (42.0-80.0)"]
+    assert cells["  Hydroxychloroquine"] == ["2 (66.7)"]  # S1, S2 of 3
+    assert cells["  Methotrexate"] == ["0"]
+    assert cells["  >=40 years"] == ["1 (33.3)"]
+
+
+def test_median_range_counts_missing():
+    # 3 of 4 present: median of 1, 2, 4 = 2 -> "2.0 (1-4) [n=3]"
+    assert median_range(pd.Series([1.0, None, 2.0, 4.0]), None) == "2.0 (1-4) [n=3]"
+
+
+def test_exposure_compliance_categories(adam, study):
+    cells = _cells(exposure_table(adam, load_outputs().get("14.1.4"), study))
+    # compliance 100, 95.2, 33.3 -> < 80%: 1, 80 to < 100: 1, 100%: 1 (each 33.3% of 3)
+    assert cells["  < 80%"] == ["1 (33.3)"]
+    assert cells["  80% to < 100%"] == ["1 (33.3)"]
+    assert cells["  100%"] == ["1 (33.3)"]
+
+
+def test_listings_discontinued_and_dosing(adam, study):
+    out = discontinued_listing(adam, load_outputs().get("16.2.1"), study)
+    rows = out.body.values.tolist()
+    # S3 and S4 discontinued; S3: EOS 2014-01-25 - first dose 2014-01-03 + 1 = day 23; S4 never dosed: no day
+    assert [r[0] for r in rows] == ["S3", "S4"]
+    assert rows[0][5:] == ["2014-01-25", "23", "Adverse event"]
+    assert rows[1][2] == "" and rows[1][6] == ""
+    dosing = dosing_listing(adam, load_outputs().get("16.2.5"), study).body.values.tolist()
+    assert [r[0] for r in dosing] == ["S1", "S2", "S3"]  # safety population
+    assert dosing[1][4:7] == ["20/21", "20", "95.2"]      # 20 / 21 x 100 = 95.24
+
+
+def test_mean_se_by_visit():
+    # values 2, 4, 6 at visit 1: mean 4, SD 2, SE 2 / sqrt(3) = 1.1547
+    summary = mean_se_by_visit(pd.DataFrame({"AVISITN": [1.0, 1.0, 1.0], "AVAL": [2.0, 4.0, 6.0]}))
+    assert summary.loc[0, "n"] == 3 and summary.loc[0, "mean"] == 4.0
+    assert summary.loc[0, "se"] == pytest.approx(1.1547, abs=1e-4)
+
+
+def test_subgroup_rates_keep_empty_groups(study):
+    adsl = _adsl().assign(BBLGABFL="Y", **{f: "N" for f in ["BSKINFL", "BMSKFL", "BHAEMFL", "BRENALFL", "BSEROFL",
+                                                               "BFEVERFL", "BNEUROFL", "BIMMUNFL"]})
+    adsl.loc[0, "BSKINFL"] = "Y"
+    adrs = pd.DataFrame({"USUBJID": ["S1", "S2", "S3"], "PARAMCD": "SRI4", "AVALC": ["Y", "N", "Y"], "AVISITN": 6.0})
+    rates = subgroup_rates({"ADSL": adsl, "ADRS": adrs}, "FASFL", study).set_index("subgroup")
+    assert rates.loc["All subjects", ["x", "n"]].tolist() == [2, 3]          # S1, S3 of S1..S3
+    assert rates.loc["Baseline mucocutaneous", ["x", "n"]].tolist() == [1, 1]
+    assert rates.loc["Baseline renal", "n"] == 0                              # kept, no subject
+    assert rates.loc["Male", ["x", "n"]].tolist() == [1, 1]                   # S3

@@ -17,7 +17,8 @@ import yaml
 
 from sap.errors import InputError, Problem
 from sap.specs import SPECS_DIR
-from sdtm.common import edc_date_to_iso, iso_to_date
+from sap.study import Study
+from sdtm.common import edc_date_to_iso, iso_to_date, visit_columns
 from sdtm.raw import REJECTION_COLUMNS, ROW
 
 FORMS_FILE = SPECS_DIR / "raw" / "forms.yaml"
@@ -73,12 +74,13 @@ def rejection_reasons(conditions: list[tuple[pd.Series, str]], index: pd.Index) 
     return reasons
 
 
-def rejected_rows(form: str, raw: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
-    """The reconciliation frame (FORM, ROW, SUBJECT, REASON) for the rows with a reason."""
+def rejected_rows(form: str | pd.Series, raw: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
+    """The reconciliation frame (FORM, ROW, SUBJECT, REASON) for the rows with a reason; `form` is the form
+    name, or a Series of form names when `raw` stacks several forms."""
     hit = reasons.notna()
     return pd.DataFrame(
         {
-            "FORM": form,
+            "FORM": form if isinstance(form, str) else form[hit],
             "ROW": raw.loc[hit, ROW].astype("int64"),
             "SUBJECT": raw.loc[hit, "SUBJECT"],
             "REASON": reasons[hit],
@@ -103,6 +105,24 @@ def edc_dates_to_iso(values: pd.Series) -> pd.Series:
 def iso_dates(values: pd.Series) -> pd.Series:
     """`sdtm.common.iso_to_date`, once per distinct date."""
     return on_unique(values, iso_to_date)
+
+
+def visits(edc_labels: pd.Series, study: Study) -> pd.DataFrame:
+    """`sdtm.common.visit_columns` (VISITNUM, VISIT from the plan), once per distinct EDC visit label."""
+    codes, uniques = pd.factorize(edc_labels, use_na_sentinel=False)
+    table = visit_columns(pd.Series(uniques, dtype=edc_labels.dtype), study)
+    return pd.DataFrame({name: pd.Series(table[name].to_numpy()[codes], index=edc_labels.index, dtype=table[name].dtype)
+                         for name in table.columns})
+
+
+def in_order(df: pd.DataFrame, by: list[str], columns: list[str], constants: dict[str, object]) -> pd.DataFrame:
+    """The final domain: `columns` in that order, rows sorted by `by`, with the `constants` (STUDYID,
+    DOMAIN, ...) added after sorting, so that millions of identical strings are not shuffled."""
+    varying = [name for name in columns if name not in constants]
+    out = df[varying].sort_values(by, kind="stable").reset_index(drop=True)
+    for name, value in constants.items():
+        out[name] = pd.Series(value, index=out.index, dtype="str")
+    return out[columns]
 
 
 def after_cutoff(dtc: pd.Series, cutoff) -> pd.Series:

@@ -30,12 +30,13 @@ import yaml
 from sap.errors import Problem, SpecError
 from sap.specs import SPECS_DIR
 from sap.study import Study
-from sdtm.common import sequence_number, study_day, visit_columns
+from sdtm.common import sequence_number, study_day
 from sdtm.findings import (
     REASON_AFTER_CUTOFF,
     REASON_NOT_IN_DM,
     after_cutoff,
     edc_dates_to_iso,
+    in_order,
     attach_dm,
     baseline_flag,
     input_problems,
@@ -44,8 +45,9 @@ from sdtm.findings import (
     rejected_rows,
     rejection_reasons,
     round_significant,
+    visits,
 )
-from sdtm.raw import REJECTION_COLUMNS, ROW, DomainResult, RawExtract
+from sdtm.raw import ROW, DomainResult, RawExtract
 
 LAB_TESTS_FILE = SPECS_DIR / "raw" / "lab_tests.yaml"
 LAB_FORM = "laboratory"
@@ -207,11 +209,7 @@ def build_lb(raw: RawExtract, study: Study, dm: pd.DataFrame) -> DomainResult:
          (after_cutoff(collected["LBDTC"], study.data_cutoff), REASON_AFTER_CUTOFF)],
         collected.index,
     )
-    rejected = pd.concat(
-        [rejected_rows(form, collected[collected["FORM"].eq(form)], reasons[collected["FORM"].eq(form)])
-         for form in (LAB_FORM, FLOW_FORM)],
-        ignore_index=True,
-    )
+    rejected = rejected_rows(collected["FORM"], collected, reasons)
     kept = collected[reasons.isna()]
     mapped = {form: int(kept["FORM"].eq(form).sum()) for form in (LAB_FORM, FLOW_FORM)}
 
@@ -219,13 +217,11 @@ def build_lb(raw: RawExtract, study: Study, dm: pd.DataFrame) -> DomainResult:
         kept.merge(tests, on=["FORM", "NAME"], how="left", validate="many_to_one")
         .merge(units, on=["FORM", "NAME", "UNIT"], how="left", validate="many_to_one")
     )
-    lb = pd.concat([kept, derive_results(kept), visit_columns(kept["EDC_VISIT"], study)], axis=1)
-    lb["STUDYID"] = study.study.studyid
-    lb["DOMAIN"] = "LB"
+    lb = pd.concat([kept, derive_results(kept), visits(kept["EDC_VISIT"], study)], axis=1)
     lb["LBDY"] = study_day(lb["LBDTC"], lb["RFSTDTC"])
     lb["LBBLFL"] = baseline_flag(lb, by=["USUBJID", "LBTESTCD", "LBSPEC"], result="LBSTRESC", dtc="LBDTC",
                                  first_dose="RFXSTDTC", order=["VISITNUM"])
     seq_order = ["LBDTC", "VISITNUM", "LBCAT", "LBTESTCD", "LBSPEC"]
     lb["LBSEQ"] = sequence_number(lb[["USUBJID", *seq_order]], order=seq_order)
-    lb = lb.sort_values(["USUBJID", "LBSEQ"], kind="stable")[LB_COLUMNS].reset_index(drop=True)
-    return DomainResult(domain=lb, mapped=mapped, rejected=rejected if len(rejected) else pd.DataFrame(columns=REJECTION_COLUMNS))
+    lb = in_order(lb, ["USUBJID", "LBSEQ"], LB_COLUMNS, {"STUDYID": study.study.studyid, "DOMAIN": "LB"})
+    return DomainResult(domain=lb, mapped=mapped, rejected=rejected)

@@ -26,20 +26,23 @@ import yaml
 
 from sap.specs import SPECS_DIR, load_codelists
 from sap.study import Study
-from sdtm.common import sequence_number, study_day, visit_columns
+from sdtm.common import sequence_number, study_day
 from sdtm.findings import (
     REASON_AFTER_CUTOFF,
     REASON_NOT_DONE,
     REASON_NOT_IN_DM,
     after_cutoff,
     edc_dates_to_iso,
+    in_order,
     attach_dm,
     baseline_flag,
     input_problems,
     number_text,
+    on_unique,
     raise_if,
     rejected_rows,
     rejection_reasons,
+    visits,
 )
 from sdtm.raw import REJECTION_COLUMNS, ROW, DomainResult, RawExtract
 
@@ -173,19 +176,17 @@ def build_qs(raw: RawExtract, study: Study, dm: pd.DataFrame) -> DomainResult:
         parts.append(to_records(kept, definition).assign(_INSTRUMENT=order))
     qs = pd.concat(parts, ignore_index=True)
 
-    qs = pd.concat([qs, visit_columns(qs["EDC_VISIT"], study)], axis=1)
-    qs["STUDYID"] = study.study.studyid
-    qs["DOMAIN"] = "QS"
-    qs["QSTEST"] = qs["QSTESTCD"].map(_decodes("QSTESTCD"))
+    qs = pd.concat([qs, visits(qs["EDC_VISIT"], study)], axis=1)
+    decodes = _decodes("QSTESTCD")
+    qs["QSTEST"] = on_unique(qs["QSTESTCD"], lambda codes: codes.map(decodes))
     qs["QSSTRESC"] = qs["QSORRES"]
     qs["QSSTAT"] = pd.Series(NOT_DONE, index=qs.index, dtype="str").where(qs["QSORRES"].isna())
-    qs["QSEVAL"] = EVALUATOR
     qs["QSDY"] = study_day(qs["QSDTC"], qs["RFSTDTC"])
     qs["QSBLFL"] = baseline_flag(qs, by=["USUBJID", "QSCAT", "QSTESTCD"], result="QSSTRESC", dtc="QSDTC",
                                  first_dose="RFXSTDTC", order=["VISITNUM"])
     seq_order = ["QSDTC", "VISITNUM", "_INSTRUMENT", "QSTESTCD"]
     qs["QSSEQ"] = sequence_number(qs[["USUBJID", *seq_order]], order=seq_order)
-    qs = qs.sort_values(["USUBJID", "QSSEQ"], kind="stable")[QS_COLUMNS].reset_index(drop=True)
+    qs = in_order(qs, ["USUBJID", "QSSEQ"], QS_COLUMNS, {"STUDYID": study.study.studyid, "DOMAIN": "QS", "QSEVAL": EVALUATOR})
     rejected = pd.concat([r for r in rejected if len(r)], ignore_index=True) if any(len(r) for r in rejected) \
         else pd.DataFrame(columns=REJECTION_COLUMNS)
     return DomainResult(domain=qs, mapped=mapped, rejected=rejected)

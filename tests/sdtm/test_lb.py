@@ -241,3 +241,20 @@ def test_malformed_rows_are_one_line_input_errors(study):
         "laboratory.csv, row 3, RESULT: result is not a number (optionally after <, <=, >, >=) (value 'positive')",
         "laboratory.csv, row 4, RESULT: result blank but NOT_DONE is not Yes",
     ]
+
+
+@pytest.mark.slow
+def test_scales_to_100000_subjects(study):
+    # 100,000 subjects x (C3 at week 0 and week 2 + Treg at week 0): 200,000 lab rows, 100,000 flow rows
+    n = 100_000
+    subjects = [f"{i:06d}" for i in range(n)]
+    lab = lab_frame([(s, v, d, "C3", "85", "mg/dL", 90.0, 180.0, "No") for s in subjects
+                     for v, d in (("Week 0", "31-JUL-2013"), ("Week 2", "15-AUG-2013"))])
+    flow = flow_frame([(s, "Week 0", "31-JUL-2013", "Treg", 5.5) for s in subjects])
+    dm = dm_frame([(s, "2013-08-01", "2013-08-01") for s in subjects])
+    result = build_lb(RawExtract(forms={"laboratory": lab, "flow_cytometry": flow}, folder=None), study, dm)
+    lb = apply_spec(result.domain, "lb")
+    assert len(lb) == 3 * n and result.mapped == {"laboratory": 2 * n, "flow_cytometry": n}
+    # baseline: week-0 C3 and week-0 Treg of every subject
+    assert lb["LBBLFL"].eq("Y").sum() == 2 * n
+    assert lb.groupby("USUBJID")["LBSEQ"].max().eq(3).all()

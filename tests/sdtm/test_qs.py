@@ -180,3 +180,17 @@ def test_unknown_answers_are_input_errors(study):
     with pytest.raises(InputError) as caught:
         build(study, pga=form_frame(VISITS, [{"PGA": 1.5}, {"PGA": 3.5}]))
     assert caught.value.lines() == ["pga.csv, row 2, PGA: outside 0-3 (value 3.5)"]
+
+
+@pytest.mark.slow
+def test_scales_to_100000_subjects(study):
+    # 100,000 subjects x 2 visits: 200,000 rows per form -> 200,000 x (25 + 9 + 1) = 7,000,000 records
+    n = 100_000
+    rows = [(f"{i:06d}", v, d, "No") for i in range(n) for v, d in (("Week 0", "31-JUL-2013"), ("Week 2", "15-AUG-2013"))]
+    dm = dm_frame([(f"{i:06d}", "2013-08-01", "2013-08-01") for i in range(n)])
+    result = build(study, sledai=form_frame(rows, [sledai_answers(FIVE)] * len(rows)),
+                   bilag=form_frame(rows, [bilag_answers()] * len(rows)), pga=form_frame(rows, [{"PGA": 1.5}] * len(rows)), dm=dm)
+    qs = result.domain
+    assert len(qs) == 2 * n * 35 and result.mapped == {"sledai": 2 * n, "bilag": 2 * n, "pga": 2 * n}
+    assert qs.loc[qs["QSTESTCD"].eq("SLE2K25"), "QSSTRESN"].eq(14).all()
+    assert qs["QSBLFL"].eq("Y").sum() == n * 35

@@ -16,6 +16,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -40,18 +42,17 @@ def _subject_in(reference_name: str, reference: pd.DataFrame):
     return check
 
 
-def _srcseq_exists(sdtm: dict[str, pd.DataFrame]):
+def _srcseq_exists(references: "References"):
     def check(df: pd.DataFrame) -> pd.DataFrame:
         cited = df[df["SRCDOM"].notna() & df["SRCSEQ"].notna()]
         bad = []
         for domain in sorted(cited["SRCDOM"].unique()):  # a few domains, not subjects
-            source = sdtm.get(str(domain).upper())
-            seq = f"{str(domain).upper()}SEQ"
-            if source is None or seq not in source.columns:
+            source = references.sequence_numbers(str(domain).upper())
+            if source is None:
                 continue  # that domain was not loaded; nothing to check against
             rows = cited[cited["SRCDOM"].eq(domain)]
-            known = pd.MultiIndex.from_frame(source[["USUBJID", seq]].astype({seq: "float64"}))
-            asked = pd.MultiIndex.from_frame(rows[["USUBJID", "SRCSEQ"]].astype({"SRCSEQ": "float64"}))
+            known = pd.MultiIndex.from_arrays([source.iloc[:, 0], source.iloc[:, 1].astype("float64")])
+            asked = pd.MultiIndex.from_arrays([rows["USUBJID"], rows["SRCSEQ"].astype("float64")])
             bad.append(rows[~asked.isin(known)])
         if not bad:
             return df.iloc[0:0]
@@ -103,33 +104,58 @@ def reconciliation_violations(df: pd.DataFrame) -> pd.DataFrame:
                              zip(counts.loc[bad, read], counts.loc[bad, mapped], counts.loc[bad, rejected])])
 
 
-def cross_expectations(datasets: dict[str, pd.DataFrame], sdtm_names: set[str]) -> list[Planned]:
-    """Cross-dataset expectations for the loaded datasets (by upper-case name); each runs on the dataset it
-    names (so failures point at the dataset holding the offending rows)."""
+@dataclass
+class References:
+    """What the cross-dataset checks compare against, without holding every dataset in memory: DM and ADSL
+    (one record per subject), the names of the datasets present, and each SDTM domain's (USUBJID, --SEQ)
+    pairs, read only when an ADaM dataset cites that domain."""
+
+    names: set[str]
+    sdtm_names: set[str]
+    dm: pd.DataFrame | None = None
+    adsl: pd.DataFrame | None = None
+    read_columns: Callable[[str, list[str]], pd.DataFrame | None] | None = None
+    _seq_cache: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+
+    @classmethod
+    def from_datasets(cls, datasets: dict[str, pd.DataFrame], sdtm_names: set[str]) -> "References":
+        def read_columns(name: str, columns: list[str]) -> pd.DataFrame | None:
+            df = datasets.get(name)
+            return None if df is None or not set(columns) <= set(df.columns) else df[columns]
+        return cls(set(datasets), set(sdtm_names), datasets.get("DM"), datasets.get("ADSL"), read_columns)
+
+    def sequence_numbers(self, domain: str) -> pd.DataFrame | None:
+        if domain not in self._seq_cache:
+            loaded = domain in self.sdtm_names and self.read_columns is not None
+            self._seq_cache[domain] = self.read_columns(domain, ["USUBJID", f"{domain}SEQ"]) if loaded else None
+        return self._seq_cache[domain]
+
+
+def cross_expectations(name: str, df: pd.DataFrame, references: References) -> list[Planned]:
+    """Cross-dataset expectations of dataset `name`; each runs on the dataset holding the offending rows."""
     planned: list[Planned] = []
-    sdtm = {n: d for n, d in datasets.items() if n in sdtm_names}
-    for name, df in sorted(datasets.items()):
-        if name == RECONCILIATION or "USUBJID" not in df.columns:
-            continue
-        for reference in ("DM", "ADSL"):
-            if reference in datasets and reference != name and "USUBJID" in datasets[reference].columns:
-                planned.append(Planned(name, f"usubjid_in_{reference.lower()}", "USUBJID",
-                                       f"every USUBJID is a subject of {reference}",
-                                       check=_subject_in(reference, datasets[reference])))
-        if {"SRCDOM", "SRCSEQ"} <= set(df.columns) and sdtm:
-            planned.append(Planned(name, "srcseq_exists", "SRCSEQ", "SRCDOM/SRCSEQ cite an existing SDTM record",
-                                   check=_srcseq_exists(sdtm)))
-        adsl = datasets.get("ADSL")
-        if adsl is not None and name != "ADSL" and name not in sdtm_names:
-            for flag in [c for c in df.columns if POPULATION_FLAGS.match(c) and c in adsl.columns]:
-                planned.append(Planned(name, "population_flag_matches_adsl", flag, f"{flag} equals the subject's ADSL {flag}",
-                                       check=_flag_matches(flag, adsl)))
-            flag = COMPLETE_POPULATIONS.get(name)
-            if flag and flag in adsl.columns:
-                planned.append(Planned(name, "population_complete", flag,
-                                       f"every ADSL {flag} = Y subject has records (counts agree)",
-                                       check=_population_complete(flag, adsl)))
-    if RECONCILIATION in datasets:
-        planned.append(Planned(RECONCILIATION, "reconciliation_balances", None,
-                               "raw records read = mapped + rejected, per form", check=reconciliation_violations))
+    sdtm_names = references.sdtm_names
+    if name == RECONCILIATION:
+        return [Planned(RECONCILIATION, "reconciliation_balances", None,
+                        "raw records read = mapped + rejected, per form", check=reconciliation_violations)]
+    if "USUBJID" not in df.columns:
+        return planned
+    for reference_name, reference in (("DM", references.dm), ("ADSL", references.adsl)):
+        if reference is not None and reference_name != name and "USUBJID" in reference.columns:
+            planned.append(Planned(name, f"usubjid_in_{reference_name.lower()}", "USUBJID",
+                                   f"every USUBJID is a subject of {reference_name}",
+                                   check=_subject_in(reference_name, reference)))
+    if {"SRCDOM", "SRCSEQ"} <= set(df.columns) and sdtm_names:
+        planned.append(Planned(name, "srcseq_exists", "SRCSEQ", "SRCDOM/SRCSEQ cite an existing SDTM record",
+                               check=_srcseq_exists(references)))
+    adsl = references.adsl
+    if adsl is not None and name != "ADSL" and name not in sdtm_names:
+        for flag in [c for c in df.columns if POPULATION_FLAGS.match(c) and c in adsl.columns]:
+            planned.append(Planned(name, "population_flag_matches_adsl", flag, f"{flag} equals the subject's ADSL {flag}",
+                                   check=_flag_matches(flag, adsl)))
+        flag = COMPLETE_POPULATIONS.get(name)
+        if flag and flag in adsl.columns:
+            planned.append(Planned(name, "population_complete", flag,
+                                   f"every ADSL {flag} = Y subject has records (counts agree)",
+                                   check=_population_complete(flag, adsl)))
     return planned

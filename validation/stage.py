@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from sap.datasets import find_datasets, read_dataset
 from sap.errors import Problem, SapError, SpecError, ValidationFailed
 from sap.specs import SPECS_DIR, list_specs, load_codelists, load_spec
-from validation.cross_checks import RECONCILIATION, cross_expectations
+from validation.cross_checks import RECONCILIATION, References, cross_expectations
 from validation.engine import GxRunner, Outcome, Planned, run_planned
 from validation.report import write_report, write_results
 from validation.study_rules import study_rule_expectations
@@ -37,9 +38,9 @@ def _datasets_in(folder: Path) -> dict[str, Path]:
     return found
 
 
-def load_folder(data: Path, specs_dir: Path = SPECS_DIR) -> tuple[dict[str, pd.DataFrame], set[str]]:
-    """The datasets under `data/sdtm` and `data/adam`, or in `data` itself when it holds dataset files;
-    returns (datasets by upper-case name, names of the SDTM ones)."""
+def find_folder(data: Path, specs_dir: Path = SPECS_DIR) -> tuple[dict[str, Path], set[str]]:
+    """The dataset files under `data/sdtm` and `data/adam`, or in `data` itself when it holds dataset
+    files; returns (paths by upper-case name, names of the SDTM ones)."""
     data = Path(data)
     if not data.is_dir():
         raise SapError(Problem(str(data), "no such folder"))
@@ -59,8 +60,31 @@ def load_folder(data: Path, specs_dir: Path = SPECS_DIR) -> tuple[dict[str, pd.D
         sdtm_names = {n for n in paths if n in known_sdtm or n == RECONCILIATION or not n.startswith("AD")}
     if not paths:
         raise SapError(Problem(str(data), "no datasets found (expected sdtm/ and adam/ folders, or .parquet/.xpt files)"))
-    datasets = {name: read_dataset(path) for name, path in sorted(paths.items())}
-    return datasets, sdtm_names
+    return dict(sorted(paths.items())), sdtm_names
+
+
+def read_columns(path: Path, columns: list[str]) -> pd.DataFrame | None:
+    """Some columns of a dataset file (parquet reads only those), or None when one is missing."""
+    if path.suffix.lower() == ".parquet":
+        available = set(pq.read_schema(path).names)
+        return pq.read_table(path, columns=columns).to_pandas() if set(columns) <= available else None
+    df = read_dataset(path)
+    return df[columns] if set(columns) <= set(df.columns) else None
+
+
+def folder_references(paths: dict[str, Path], sdtm_names: set[str]) -> References:
+    """References for the cross-dataset checks of a folder: DM and ADSL in full (one row per subject),
+    other datasets' (USUBJID, --SEQ) read on demand."""
+    def read(name: str, columns: list[str]) -> pd.DataFrame | None:
+        return read_columns(paths[name], columns) if name in paths else None
+    return References(set(paths), sdtm_names, read_dataset(paths["DM"]) if "DM" in paths else None,
+                      read_dataset(paths["ADSL"]) if "ADSL" in paths else None, read)
+
+
+def load_folder(data: Path, specs_dir: Path = SPECS_DIR) -> tuple[dict[str, pd.DataFrame], set[str]]:
+    """Every dataset of a folder in memory (see `find_folder`); `validate_folder` streams them instead."""
+    paths, sdtm_names = find_folder(data, specs_dir)
+    return {name: read_dataset(path) for name, path in paths.items()}, sdtm_names
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -93,6 +117,16 @@ def plan_dataset(name: str, df: pd.DataFrame, restrict_to_data: bool = False, st
     return planned + rules, _keys(df, name, list(spec.keys))
 
 
+def validate_one(name: str, df: pd.DataFrame, references: References | None, runner: GxRunner,
+                 restrict_to_data: bool = False, study_rules: bool = True, specs_dir: Path = SPECS_DIR) -> list[Outcome]:
+    """Every expectation of one dataset: its spec suite, the study rules and (given references) the
+    cross-dataset checks, run as one GX validation definition plus the plain checks."""
+    planned, keys = plan_dataset(name, df, restrict_to_data=restrict_to_data, study_rules=study_rules, specs_dir=specs_dir)
+    if references is not None:
+        planned += cross_expectations(name, df, references)
+    return run_planned(name, df, planned, keys, runner)
+
+
 def validate_datasets(datasets: dict[str, pd.DataFrame], sdtm_names: set[str] | None = None,
                       restrict_to_data: bool = False, cross: bool = True, study_rules: bool = True,
                       runner: GxRunner | None = None, specs_dir: Path = SPECS_DIR,
@@ -103,21 +137,25 @@ def validate_datasets(datasets: dict[str, pd.DataFrame], sdtm_names: set[str] | 
     e.g. the CDISC pilot). `cross` / `study_rules`: include those expectation families. `specs_dir`: the
     spec folder (default the package's `sap/specs`). `only`: validate just these datasets (the others
     still serve as references of the cross-dataset checks)."""
-    sdtm_names = set(sdtm_names or ())
-    cross_plans: dict[str, list[Planned]] = {}
-    if cross:
-        for item in cross_expectations(datasets, sdtm_names):
-            cross_plans.setdefault(item.dataset, []).append(item)
+    references = References.from_datasets(datasets, set(sdtm_names or ())) if cross else None
     runner = runner or GxRunner()
     outcomes: list[Outcome] = []
     for name in sorted(datasets):
-        if only is not None and name not in only:
-            continue
-        df = datasets[name]
-        planned, keys = plan_dataset(name, df, restrict_to_data=restrict_to_data, study_rules=study_rules,
-                                      specs_dir=specs_dir)
-        planned += cross_plans.get(name, [])
-        outcomes += run_planned(name, df, planned, keys, runner)
+        if only is None or name in only:
+            outcomes += validate_one(name, datasets[name], references, runner, restrict_to_data, study_rules, specs_dir)
+    return outcomes
+
+
+def validate_paths(paths: dict[str, Path], sdtm_names: set[str], runner: GxRunner | None = None,
+                   specs_dir: Path = SPECS_DIR) -> list[Outcome]:
+    """Validate dataset files one at a time, so peak memory is about one dataset plus DM and ADSL."""
+    references = folder_references(paths, sdtm_names)
+    runner = runner or GxRunner()
+    outcomes: list[Outcome] = []
+    for name, path in paths.items():
+        df = read_dataset(path)
+        outcomes += validate_one(name, df, references, runner, specs_dir=specs_dir)
+        del df
     return outcomes
 
 
@@ -136,12 +174,12 @@ def failure_problems(outcomes: list[Outcome]) -> list[Problem]:
 
 
 def validate_folder(data: Path, out: Path, allow_invalid: bool = False, notes: list[str] | None = None,
-                    staging=None, specs_dir: Path = SPECS_DIR) -> dict[str, int]:
+                    staging=None, specs_dir: Path = SPECS_DIR, runner: GxRunner | None = None) -> dict[str, int]:
     """Validate the datasets found in `data`; write results.json and report.md to `out/validation`
     (through `staging` when given: the pipeline's atomic stage folder). Raise ValidationFailed on failure
     unless `allow_invalid`, in which case append a note and return the counts."""
-    datasets, sdtm_names = load_folder(Path(data), specs_dir)
-    outcomes = validate_datasets(datasets, sdtm_names, specs_dir=specs_dir)
+    paths, sdtm_names = find_folder(Path(data), specs_dir)
+    outcomes = validate_paths(paths, sdtm_names, runner=runner, specs_dir=specs_dir)
     if staging is not None:
         with staging("validation") as folder:
             write_results(outcomes, folder / "results.json")
@@ -152,7 +190,7 @@ def validate_folder(data: Path, out: Path, allow_invalid: bool = False, notes: l
         write_results(outcomes, folder / "results.json")
         write_report(outcomes, folder / "report.md")
     failed = [o for o in outcomes if not o.success]
-    counts = {"datasets": len(datasets), "expectations": len(outcomes), "failed": len(failed)}
+    counts = {"datasets": len(paths), "expectations": len(outcomes), "failed": len(failed)}
     if failed:
         if allow_invalid:
             if notes is not None:

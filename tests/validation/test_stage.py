@@ -31,10 +31,10 @@ def write_layout(root, datasets):
             write_dataset(df, folder, STAMP)
 
 
-def test_folder_results_and_report_are_written_and_reproducible(tmp_path):
+def test_folder_results_and_report_are_written_and_reproducible(tmp_path, gx_runner):
     write_layout(tmp_path / "data", make_datasets())
-    counts = validate_folder(tmp_path / "data", tmp_path / "a", specs_dir=SPECS)
-    validate_folder(tmp_path / "data", tmp_path / "b", specs_dir=SPECS)
+    counts = validate_folder(tmp_path / "data", tmp_path / "a", specs_dir=SPECS, runner=gx_runner)
+    validate_folder(tmp_path / "data", tmp_path / "b", specs_dir=SPECS, runner=gx_runner)
     assert counts["datasets"] == 8 and counts["failed"] == 0 and counts["expectations"] > 100
     for name in ("results.json", "report.md"):
         assert (tmp_path / "a" / "validation" / name).read_bytes() == (tmp_path / "b" / "validation" / name).read_bytes()
@@ -45,12 +45,12 @@ def test_folder_results_and_report_are_written_and_reproducible(tmp_path):
     assert "| DM |" in report and "None: every expectation passed." in report
 
 
-def test_failure_raises_one_line_per_failure_and_still_writes_results(tmp_path):
+def test_failure_raises_one_line_per_failure_and_still_writes_results(tmp_path, gx_runner):
     datasets = make_datasets()
     datasets["DM"].loc[2, "SEX"] = "X"
     write_layout(tmp_path / "data", datasets)
     with pytest.raises(ValidationFailed) as caught:
-        validate_folder(tmp_path / "data", tmp_path / "out", specs_dir=SPECS)
+        validate_folder(tmp_path / "data", tmp_path / "out", specs_dir=SPECS, runner=gx_runner)
     assert caught.value.lines() == [
         "DM, key STUDYID=IL2SLE01, USUBJID=IL2SLE01-01-003, SEX: codelist failed (SEX values are terms of "
         "codelist SEX): 1 unexpected (value 'X')"]
@@ -60,22 +60,22 @@ def test_failure_raises_one_line_per_failure_and_still_writes_results(tmp_path):
     assert "| DM | SEX | codelist" in (tmp_path / "out" / "validation" / "report.md").read_text()
 
 
-def test_allow_invalid_adds_a_note_instead_of_raising(tmp_path):
+def test_allow_invalid_adds_a_note_instead_of_raising(tmp_path, gx_runner):
     datasets = make_datasets()
     datasets["DM"].loc[0, "AGE"] = 130
     write_layout(tmp_path / "data", datasets)
     notes: list[str] = []
-    counts = validate_folder(tmp_path / "data", tmp_path / "out", allow_invalid=True, notes=notes, specs_dir=SPECS)
+    counts = validate_folder(tmp_path / "data", tmp_path / "out", allow_invalid=True, notes=notes, specs_dir=SPECS, runner=gx_runner)
     assert counts["failed"] == 1
     assert notes == ["validation failed: 1 expectations; outputs rendered with --allow-invalid"]
 
 
-def test_a_folder_of_some_xpt_files_validates_those(tmp_path):
+def test_a_folder_of_some_xpt_files_validates_those(tmp_path, gx_runner):
     datasets = make_datasets()
     for name in ("DM", "AE"):
         write_dataset(datasets[name], tmp_path, STAMP)
         (tmp_path / f"{name.lower()}.parquet").unlink()  # XPT only
-    counts = validate_folder(tmp_path, tmp_path / "out", specs_dir=SPECS)
+    counts = validate_folder(tmp_path, tmp_path / "out", specs_dir=SPECS, runner=gx_runner)
     assert counts["datasets"] == 2 and counts["failed"] == 0
 
 

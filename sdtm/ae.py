@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 
 from sap.study import Study
-from sdtm.common import edc_date_to_iso, sequence_number, study_day
+from sdtm.common import sequence_number, study_day
 from sdtm.raw import DomainResult, RawExtract
-from sdtm.subjects import add_subject_reference, split_by_cutoff_and_subject
+from sdtm.subjects import add_subject_reference, edc_date_to_iso, split_by_cutoff_and_subject
 
 NY = {"Yes": "Y", "No": "N"}
 AEREL = {

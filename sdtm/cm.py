@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from sap.study import Study
-from sdtm.common import edc_date_to_iso, sequence_number, study_day
+from sdtm.common import sequence_number, study_day
 from sdtm.raw import DomainResult, RawExtract
-from sdtm.subjects import add_subject_reference, split_enrolment
+from sdtm.subjects import add_subject_reference, edc_date_to_iso, split_enrolment
 
 # enrolment Yes/No column -> CMTRT (= CMDECOD, WHO Drug ingredient name), in CMSEQ order after prednisone
 CHECKLIST = {

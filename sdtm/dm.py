@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 
 from sap.study import Study
-from sdtm.common import edc_date_to_iso, study_day
+from sdtm.common import study_day
 from sdtm.raw import DomainResult, RawExtract
-from sdtm.subjects import after_cutoff, first_and_last_dose, split_enrolment, subject_reference
+from sdtm.subjects import after_cutoff, edc_date_to_iso, first_and_last_dose, split_enrolment, subject_reference
 
 SEX = {"Female": "F", "Male": "M"}
 NOT_TREATED_ARMCD = "NOTTRT"
@@ -83,4 +83,5 @@ def _death_dates(raw: RawExtract, study: Study) -> pd.Series:
     fatal = ae["OUTCOME"].eq("Fatal") & ~after_cutoff(start, study)
     date = edc_date_to_iso(ae["END_DATE"]).fillna(start)
     frame = pd.DataFrame({"SUBJECT": ae.loc[fatal, "SUBJECT"], "DTHDTC": date[fatal]})
-    return frame.groupby("SUBJECT")["DTHDTC"].min()
+    earliest = frame.sort_values(["SUBJECT", "DTHDTC"], kind="stable").drop_duplicates("SUBJECT")
+    return earliest.set_index("SUBJECT")["DTHDTC"]

@@ -7,9 +7,9 @@ import pandas as pd
 
 from sap.errors import Problem, SpecError
 from sap.study import Study
-from sdtm.common import edc_date_to_iso, sequence_number, study_day
+from sdtm.common import sequence_number, study_day
 from sdtm.raw import DomainResult, RawExtract
-from sdtm.subjects import add_subject_reference, split_by_cutoff_and_subject
+from sdtm.subjects import add_subject_reference, edc_date_to_iso, split_by_cutoff_and_subject
 
 # The EDC records doses in MIU (million IU); EXDOSU is the plan's dose unit. Value in EXDOSU = MIU x factor.
 MIU_IN = {"10^6 IU": 1.0, "IU": 1_000_000.0}

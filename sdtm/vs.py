@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from sap.study import Study
-from sdtm.common import edc_date_to_iso, sequence_number, study_day
+from sdtm.common import sequence_number, study_day
 from sdtm.raw import DomainResult, RawExtract
-from sdtm.subjects import add_subject_reference, number_text, split_enrolment
+from sdtm.subjects import add_subject_reference, edc_date_to_iso, number_text, split_enrolment
 
 # enrolment column -> (VSTESTCD, VSTEST, unit); collected and standard units are the same
 MEASUREMENTS = {

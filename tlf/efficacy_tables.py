@@ -27,8 +27,8 @@ from tlf.summaries import CHANGE_HEADERS, CHANGE_WIDTHS, INDENT, change_by_visit
 ADRS_VARS = ["USUBJID", "PARAMCD", "AVALC", "AVISITN"]
 INSTRUMENTS_FILE = SPECS_DIR / "raw" / "instruments.yaml"
 # SRI-4 and its three components (ADRS PARAMCD) in the order of the SRI definition (Furie 2009).
-SRI_COMPONENTS = [("SLEDR4", "SLEDAI-2K reduction >= 4"), ("BILNW", "No new BILAG-2004 A, <= 1 new B"),
-                  ("PGANW", "No PGA worsening (< 0.3)"), ("SRI4", "SRI-4")]
+SRI_COMPONENTS = [("SLEDR4", "SLEDAI-2K reduction of 4 or more"), ("BILNW", "No new BILAG-2004 A and at most 1 new B"),
+                  ("PGANW", "No PGA worsening of 0.3 or more"), ("SRI4", "SRI-4")]
 
 
 def fas_responses(adam: Mapping[str, pd.DataFrame], flag: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -89,7 +89,7 @@ def sri_components_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
         body[paramcd] = [n_percent(int(x), n) for x in wide[paramcd].to_numpy()]
     return (Output.from_spec(spec).with_n(n)
             .with_body(body, headers=["Visit", *[label + ", n (%)" for _, label in SRI_COMPONENTS]],
-                       col_widths=[2, 3, 3, 3, 2]))
+                       col_widths=[2, 3.2, 3.2, 3.2, 2]))
 
 
 def _change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study, name: str,
@@ -174,7 +174,7 @@ def organ_subgroup_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
             .with_body(body, headers=["Organ group (SLEDAI-2K)", "Involved at baseline, n (%)",
                                       f"Involved at {last.visit.title()}, n (%)", "McNemar p",
                                       f"SRI-4 at {primary}, n/N", "% (95% CI)"],
-                       col_widths=[14, 9, 9, 6, 7, 11])
+                       col_widths=[14, 9, 9, 7, 9, 11])
             .with_footnotes([f"{last.visit.title()} percentages and McNemar's exact test (two-sided binomial test of the "
                              f"discordant pairs) use the {len(assessed)} subjects with SLEDAI-2K descriptors at both "
                              "baseline and that visit.",

@@ -90,4 +90,4 @@ def change_by_visit(records: pd.DataFrame, paramcds: list[str], visits: list, de
 
 CHANGE_HEADERS = ["Parameter / Visit", "n", "Value Mean (SD)", "Change n", "Change Mean (SD)", "Change Median",
                   "Change Q1, Q3", "Change Min, Max", "Wilcoxon p"]
-CHANGE_WIDTHS = [30, 4, 14, 6, 14, 8, 14, 12, 8]
+CHANGE_WIDTHS = [27, 4, 14, 8, 15, 8, 15, 13, 10]

@@ -137,6 +137,8 @@ def read_raw_extract(folder: Path, study: Study, forms: dict[str, RawForm] | Non
     """
     forms = load_forms() if forms is None else forms
     folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(Problem(str(folder), "raw extract folder not found (run `sap simulate` or give --raw DIR)"))
     problems: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
     for name, form in forms.items():
@@ -289,9 +291,10 @@ def _form_rule_problems(frames: dict[str, pd.DataFrame], forms: dict[str, RawFor
         known_test = df["TEST"].isin(list(lab.units_by_test))
         problems += _row_problems(file, df, df["TEST"].notna() & ~known_test, "TEST",
                                   "lab test not in sap/specs/raw/lab_tests.yaml")
-        pairs = {(test, unit) for test, units in lab.units_by_test.items() for unit in units}
-        test_unit = pd.Series(list(zip(df["TEST"], df["UNIT"])), index=df.index)
-        unknown_unit = known_test & df["UNIT"].notna() & ~test_unit.isin(pairs)
+        separator = "\x1f"  # a character no test name or unit contains
+        pairs = [f"{test}{separator}{unit}" for test, units in lab.units_by_test.items() for unit in units]
+        test_unit = df["TEST"] + separator + df["UNIT"]
+        unknown_unit = known_test & df["UNIT"].notna() & ~test_unit.isin(pairs).fillna(False).astype(bool)
         problems += _row_problems(file, df, unknown_unit, "UNIT", "unit not known for this test in lab_tests.yaml")
         done = df["NOT_DONE"].eq("No")
         problems += _row_problems(file, df, done & df["RESULT"].isna(), "RESULT", "result blank but NOT_DONE is No")

@@ -1,10 +1,12 @@
 """EX and AE builders on the hand-made extract (tests/sdtm/raw_extract.py); expected rows worked by hand."""
 
 import numpy as np
+import pandas as pd
 
 from sap.specs import apply_spec
 from sdtm.ae import build_ae
 from sdtm.ex import build_ex
+from sdtm.raw import RawExtract
 
 
 def test_ex_one_record_per_injection(raw, study):
@@ -48,3 +50,17 @@ def test_ae_terms_dates_and_sequence(raw, study):
     assert result.mapped == {"adverse_events": 3}
     assert result.rejected.values.tolist() == [["adverse_events", 4, "002", "after data cut-off"]]
     assert ae["AESTDY"].dtype == "float64"  # integer with missing values stays SAS numeric
+
+
+def test_ex_rows_of_subjects_not_in_dm_are_rejected(raw, study):
+    # subject 003 is enrolled after the cut-off (not in DM); an injection of 003 dated before the cut-off
+    # cannot be mapped either: rejected with its own reason, never dropped
+    dosing = raw["dosing"]
+    extra = dosing.iloc[[0]].assign(SUBJECT="003", DOSE_DATE="01-OCT-2015", ROW=5)
+    changed = RawExtract(forms={**raw.forms, "dosing": pd.concat([dosing, extra], ignore_index=True)}, folder=raw.folder)
+    result = build_ex(changed, study)
+    assert result.mapped == {"dosing": 3}
+    assert result.rejected.values.tolist() == [
+        ["dosing", 3, "001", "after data cut-off"],
+        ["dosing", 5, "003", "subject not in DM (enrolled after data cut-off)"],
+    ]

@@ -128,3 +128,9 @@ def test_cli_subprocess_exit_code(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert proc.stderr.strip() == "error: enrolment.csv, row 3, SEX: value not allowed (allowed: Female, Male) (value 'F')"
+
+
+def test_missing_raw_folder_is_one_line(tmp_path, study):
+    with pytest.raises(InputError) as err:
+        read_raw_extract(tmp_path / "nowhere", study)
+    assert err.value.lines() == [f"{tmp_path / 'nowhere'}: raw extract folder not found (run `sap simulate` or give --raw DIR)"]

@@ -166,7 +166,7 @@ def _read_text_frame(path: Path, form: RawForm, problems: list[Problem]) -> pd.D
         problems.append(Problem(path.name, f"file not found in {path.parent}"))
         return None
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")  # tolerate an Excel BOM
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         problems.append(Problem(path.name, f"cannot read as CSV: {exc}".splitlines()[0]))
         return None

@@ -22,11 +22,14 @@ from tlf.stats import binomial_test, clopper_pearson, clopper_pearson_bounds, fo
 ADRS_VARS = ["USUBJID", "PARAMCD", "AVALC", "AVISIT", "AVISITN", "ANL01FL"]
 
 
-def _analysis_responses(adam: Mapping[str, pd.DataFrame], flag: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Population subjects and their analysis response records (ANL01FL = "Y") restricted to them."""
+def _analysis_responses(adam: Mapping[str, pd.DataFrame], flag: str, primary_only: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Population subjects and their response records. `primary_only`: the primary analysis records
+    (ANL01FL = "Y", set by ADRS at the plan's primary visit); otherwise every visit's record (NRI included)."""
     subjects = population(dataset(adam, "ADSL", ["USUBJID", flag]), flag)
     adrs = dataset(adam, "ADRS", ADRS_VARS)
-    records = adrs[adrs["ANL01FL"].eq("Y") & adrs["USUBJID"].isin(subjects["USUBJID"])]
+    records = adrs[adrs["USUBJID"].isin(subjects["USUBJID"])]
+    if primary_only:
+        records = records[records["ANL01FL"].eq("Y")]
     one_record_per_subject(records, "ADRS", ["PARAMCD", "AVISITN"])
     return subjects, records
 
@@ -64,7 +67,7 @@ def sri_rates_by_visit(adam: Mapping[str, pd.DataFrame], flag: str, study: Study
     """Responders, N, rate and Clopper-Pearson bounds per SRI parameter and post-baseline visit (NRI:
     N = population size at every visit). Every scheduled visit and threshold appears, with 0 responders
     when nobody responded (zero rows are kept)."""
-    subjects, records = _analysis_responses(adam, flag)
+    subjects, records = _analysis_responses(adam, flag, primary_only=False)
     paramcds = [f"SRI{k}" for k in study.endpoints.sri_thresholds]
     grid = pd.MultiIndex.from_product([paramcds, [v.visitnum for v in study.post_baseline_visits]],
                                       names=["PARAMCD", "AVISITN"]).to_frame(index=False)

@@ -1,7 +1,7 @@
 """Small hand-made ADaM frames for the TLF tests (the real ADaM is built by the adam stage).
 
 ADSL: 42 subjects, IL2-001..IL2-042; IL2-041 and IL2-042 are outside the FAS and the safety population.
-ADRS (SRI4..SRI8, NRI rows, ANL01FL = Y) at the primary visit (week 10, AVISITN 6):
+ADRS (SRI4..SRI8, NRI rows; ANL01FL = Y only at the primary visit, week 10, AVISITN 6):
   SRI4: subjects 1-36 respond (Y), 37-39 do not (N), 40 has no record, 41-42 (not FAS) respond.
   -> 36 responders / N = 40 FAS; 1 FAS subject without an assessment.
   SRI5..SRI8 at week 10: the first 36 - 4 * (k - 4) subjects respond, i.e. 32, 28, 24, 20.
@@ -40,7 +40,9 @@ def make_adrs() -> pd.DataFrame:
                 respond = i <= responders or i > N_FAS
                 records.append({"USUBJID": f"IL2-{i:03d}", "PARAMCD": f"SRI{k}", "AVALC": "Y" if respond else "N",
                                 "AVAL": 1.0 if respond else 0.0, "AVISIT": visit_names[visitnum],
-                                "AVISITN": float(visitnum), "DTYPE": "NRI", "ANL01FL": "Y"})
+                                "AVISITN": float(visitnum), "DTYPE": "NRI",
+                                # as in the real ADRS: the primary-analysis flag only at the primary visit
+                                "ANL01FL": "Y" if visitnum == 6 else None})
     return pd.DataFrame(records)
 
 

@@ -57,6 +57,8 @@ def test_rates_by_visit_keep_every_visit_and_threshold(adam, study):
     assert len(rates) == 5 * 6  # SRI4..SRI8 x weeks 2..12
     week10 = rates[rates["week"].eq(10)].set_index("PARAMCD")["x"].to_dict()
     assert week10 == {"SRI4": 36, "SRI5": 32, "SRI6": 28, "SRI7": 24, "SRI8": 20}  # 36 - 4 (k - 4)
+    # visits other than the primary one carry no ANL01FL, and still count: week 6 has 18 SRI-4 responders
+    assert rates[rates["week"].eq(6) & rates["PARAMCD"].eq("SRI4")]["x"].item() == 18
     # week 2, SRI8: max(6 - 16, 0) = 0 responders -> the row is kept with 0, lower bound 0
     row = rates[rates["week"].eq(2) & rates["PARAMCD"].eq("SRI8")].iloc[0]
     assert row["x"] == 0 and row["lower"] == 0.0
@@ -64,7 +66,8 @@ def test_rates_by_visit_keep_every_visit_and_threshold(adam, study):
 
 def test_duplicate_analysis_records_are_refused(adam, study):
     adrs = adam["ADRS"]
-    adam = {**adam, "ADRS": pd.concat([adrs, adrs.iloc[[0]]], ignore_index=True)}
+    primary = adrs[adrs["ANL01FL"].eq("Y")]
+    adam = {**adam, "ADRS": pd.concat([adrs, primary.iloc[[0]]], ignore_index=True)}
     with pytest.raises(InputError, match="key IL2-001"):
         sri_primary_table(adam, load_outputs().get("14.2.1"), study)
 

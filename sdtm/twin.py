@@ -413,7 +413,7 @@ def _simulate_course(study: Study, subjects: pd.DataFrame, contract: RawContract
       descriptors resolve there if the draw fell short); the others have a reduction <= 3 there (descriptors
       that resolved too early return) or have discontinued before it;
     - BILAG grades only improve with the descriptors (no new A) except one new B in NEW_BILAG_B_FRACTION of
-      subjects; the PGA falls with the SLEDAI and never rises by 0.2 or more;
+      subjects; the PGA falls with the SLEDAI and never rises by more than 0.2;
     - after the abstract visit RELAPSE_FRACTION of subjects see one resolved descriptor return.
     Non-responders are drawn with lower odds when skin, haematologic or fever descriptors are present."""
     n, n_visits = len(subjects), len(study.visits)

@@ -70,6 +70,10 @@ class Output:
     def with_footnotes(self, footnotes: list[str]) -> "Output":
         return dataclasses.replace(self, footnotes=self.footnotes + tuple(footnotes))
 
+    def with_plan_values(self, values: dict[str, object]) -> "Output":
+        """Fill {name} placeholders of the catalogue footnotes with values of the plan."""
+        return dataclasses.replace(self, footnotes=tuple(note.format_map(values) for note in self.footnotes))
+
     def with_source(self, source: str) -> "Output":
         return dataclasses.replace(self, source=source)
 

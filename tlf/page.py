@@ -67,10 +67,22 @@ def source_line(spec: OutputSpec, run: RunInfo) -> str:
     return f"Source: {spec.program}; ADaM data cut-off {run.study.data_cutoff.isoformat()}; run id {run.run_id}"
 
 
+def plan_values(study) -> dict[str, object]:
+    """Values of the plan that footnotes in `sap/outputs.yaml` may quote as {name}, so that no plan number is
+    retyped there (a change of study.yaml shows in every footnote)."""
+    return {
+        "planned_injections": study.dosing.planned_injections,
+        "teae_window_days": study.safety.treatment_emergent_window_days,
+        "historical_rate_pct": f"{study.endpoints.historical_response_rate:.0%}",
+        "primary_visit": study.primary_visit.visit.title(),
+    }
+
+
 def build_output(spec: OutputSpec, adam: Mapping[str, pd.DataFrame], run: RunInfo) -> Output:
-    """Call the output's builder and add what every output carries: source line and run notes."""
+    """Call the output's builder and add what every output carries: plan values in the footnotes, source
+    line and run notes."""
     out = spec.builder_function()(adam, spec, run.study)
-    return out.with_source(source_line(spec, run)).with_notes(run.notes)
+    return out.with_plan_values(plan_values(run.study)).with_source(source_line(spec, run)).with_notes(run.notes)
 
 
 def figure_file(out: Output, run: RunInfo) -> Path | None:

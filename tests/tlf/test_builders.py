@@ -99,3 +99,17 @@ def test_rtf_text_escapes_control_characters_and_unicode():
     # braces and backslash are RTF syntax; ">=" sign U+2265 = 8805; U+1F600 is the UTF-16 pair D83D DE00,
     # i.e. 55357 - 65536 = -10179 and 56832 - 65536 = -8704
     assert rtf_text("a{b}\\c \u2265 \U0001F600") == "a\\{b\\}\\\\c \\u8805? \\u-10179?\\u-8704?"
+
+
+def test_footnotes_quote_the_plan_not_retyped_numbers(study):
+    from sap.study import Study
+    from tlf.output import Output
+    from tlf.page import plan_values
+
+    spec = load_outputs().get("14.1.4")
+    assert "{planned_injections}" in " ".join(spec.footnotes)
+    plan = study.model_dump()
+    plan["dosing"]["cycles"] = 2  # 2 cycles x 7 dose days = 14 planned injections
+    two_cycles = Study.model_validate(plan)
+    text = " ".join(Output.from_spec(spec).with_plan_values(plan_values(two_cycles)).footnotes)
+    assert "/ 14 planned injections" in text

@@ -31,6 +31,7 @@ STAGES: dict[str, str] = {
     "sdtm": "sdtm.stage:run_stage",
     "adam": "adam.stage:run_stage",
     "validate": "validation.stage:run_stage",
+    "qc": "validation.qc.stage:run_stage",
     "render": "tlf.stage:run_stage",
 }
 

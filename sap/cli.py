@@ -102,6 +102,7 @@ def _stage_command(name: str, help_text: str):
 
 
 adam = _stage_command("adam", "Derive the ADaM datasets from OUT/sdtm into OUT/adam.")
+qc = _stage_command("qc", "QC twin: re-derive key ADaM results from OUT/sdtm independently and compare with OUT/adam into OUT/qc (exit 2 on any mismatch).")
 
 
 @main.command()

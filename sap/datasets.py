@@ -19,6 +19,7 @@ import pyreadstat
 
 from sap.errors import Problem, SapError
 from sap.specs import DatasetSpec
+from sap.xpt import CHARACTER, NUMERIC, header_length, header_variables, text_byte_lengths, write_observations
 
 LABEL_KEY = b"label"
 DATASET_LABEL_KEY = b"dataset_label"
@@ -72,10 +73,15 @@ def _xpt_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
 
 
 def write_xpt(df: pd.DataFrame, path: Path, stamp: dt.date) -> Path:
-    """SAS transport v5 with variable labels and the dataset label; header stamps set to `stamp`."""
+    """SAS transport v5 with variable labels and the dataset label; header stamps set to `stamp`.
+
+    pyreadstat writes the header from a one-row frame of each column's widest value (so it sets the same
+    types, widths, labels and formats as for the whole frame); the observations are then encoded by
+    `sap.xpt` with numpy, byte for byte as pyreadstat writes them, but in seconds for millions of rows."""
     name = str(df.attrs.get("name", path.stem.upper()))
     labels = df.attrs.get("labels", {})
-    frame, formats = _xpt_frame(df)
+    columns, header_row = _xpt_columns(df)
+    frame, formats = _xpt_frame(header_row)
     pyreadstat.write_xport(
         frame,
         str(path),
@@ -86,7 +92,56 @@ def write_xpt(df: pd.DataFrame, path: Path, stamp: dt.date) -> Path:
         variable_format=formats or None,
     )
     _fix_xpt_stamps(path, stamp)
+    if df.empty:
+        return path
+    data = path.read_bytes()
+    header_end = header_length(data)
+    columns = _as_declared(columns, header_variables(data, len(df.columns)), df, path)
+    with path.open("wb") as handle:
+        handle.write(data[:header_end])
+        write_observations(handle, columns, len(df), header_end)
     return path
+
+
+def _xpt_columns(df: pd.DataFrame) -> tuple[list[tuple[str, object, int]], pd.DataFrame]:
+    """Each column as `sap.xpt.write_observations` takes it, typed as `_xpt_frame` types it for pyreadstat
+    (dates -> SAS days since 1960-01-01; numbers, booleans -> float64; anything else -> text, missing =
+    blank, width = longest UTF-8 value, at least 1 byte), and the one-row frame for the header: each text
+    column's longest value, each other column's first non-missing value."""
+    columns, picks = [], {}
+    for name in df.columns:
+        col = df[name]
+        pick = int(col.notna().to_numpy().argmax()) if len(col) else 0
+        if pd.api.types.is_datetime64_any_dtype(col):
+            days = col.to_numpy().astype("datetime64[D]")
+            numbers = (days - np.datetime64("1960-01-01", "D")).astype("int64").astype("float64")
+            columns.append(("number", np.where(np.isnat(days), np.nan, numbers), 8))
+        elif pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            columns.append(("number", col.astype("float64").to_numpy(), 8))
+        else:
+            text = col if isinstance(col.dtype, pd.StringDtype) else col.astype(object).where(col.notna(), "").astype(str)
+            values = pa.array(text, type=pa.large_string(), from_pandas=True)
+            lengths = text_byte_lengths(values)
+            pick = int(lengths.argmax()) if len(lengths) else 0
+            columns.append(("text", values, max(1, int(lengths.max(initial=0)))))
+        picks[name] = col.iloc[pick:pick + 1].reset_index(drop=True)
+    return columns, (pd.DataFrame(picks, columns=df.columns) if len(df) else df)
+
+
+def _as_declared(columns: list[tuple[str, object, int]], declared: list[tuple[int, int]], df: pd.DataFrame,
+                 path: Path) -> list[tuple[str, object, int]]:
+    """The encoded columns checked against the header pyreadstat wrote. pyreadstat declares a date column
+    that is missing throughout as 1-byte text (it cannot tell its type from no values), so such a column is
+    written as blanks of that width, exactly as pyreadstat writes it; any other disagreement is a bug here."""
+    checked = []
+    for name, (kind, values, width), (ntype, length) in zip(df.columns, columns, declared):
+        if ntype == CHARACTER and kind == "number" and df[name].isna().all():
+            checked.append(("text", pa.nulls(len(df), pa.large_string()), length))
+        elif (ntype, length) != ((NUMERIC, 8) if kind == "number" else (CHARACTER, width)):
+            raise AssertionError(f"{path}: {name} declared type {ntype} width {length}, encoded {kind} width {width}")
+        else:
+            checked.append((kind, values, width))
+    return checked
 
 
 def _fix_xpt_stamps(path: Path, stamp: dt.date) -> None:

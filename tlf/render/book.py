@@ -153,6 +153,10 @@ def execute_pages(paths: list[Path], env: dict[str, str], cwd: Path) -> list[nbf
             where = str(paths[owners[failed][0]]) if failed is not None else "book"
             detail = [line for line in str(exc).splitlines() if line.strip()]
             raise SapError(Problem(where, f"a code chunk failed: {detail[-1] if detail else exc}")) from None
+        finally:
+            # stop the kernel before this process exits; otherwise it prints "Parent appears to have exited"
+            if manager.has_kernel:
+                manager.shutdown_kernel(now=True)
     return pages
 
 

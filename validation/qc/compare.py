@@ -19,6 +19,18 @@ from sap.study import Study
 from validation.qc.derive import BILAG_PARAM, SLEDAI_PARAM
 
 EXAMPLES = 3  # mismatch examples shown per variable
+# How the QC twin reads spec texts that allow more than one reading (production agrees on the twin and on
+# hand-planted edge cases); shown in the report so a reviewer sees what was double-programmed.
+READINGS = [
+    "ADSL BSLEDAI/BPGA/BBILAG and organ flags, \"or the baseline-visit record when its date is missing\": the QS "
+    "record's date; a dated record on or before TRTSDT wins, and a subject never dosed takes the baseline-visit record.",
+    "ADSL organ flags, \"N if the baseline descriptors were assessed\": per organ group (missing when every "
+    "descriptor of the group is blank at baseline).",
+    "ADSL BSLEDAI and FASFL use the collected total QS SLE2K25, ADQS SLEDAI (BASE, CHG, hence the SRI) the total "
+    "recomputed from the 24 descriptors: the two agree only while SLE2K25 equals the sum of its descriptors.",
+    "ADRS: a subject who discontinued before a visit window is a non-responder there even when the visit was "
+    "assessed (DISCONTINUED BEFORE VISIT wins over observed data).",
+]
 ABS_TOL = 1e-9
 QS_PARAMS = [SLEDAI_PARAM, BILAG_PARAM, "SLEPGA"]
 
@@ -227,6 +239,7 @@ def report_markdown(results: list[TargetResult], rates: pd.DataFrame, study: Stu
                     lines.append(f"| {lead} | {_cell(example['key'])} | {_cell(example['production'])} | {_cell(example['qc'])} |")
         elif r.passed:
             lines += ["", "No mismatches."]
+    lines += ["", "## Readings of ambiguous spec texts", ""] + [f"- {reading}" for reading in READINGS]
     primary = rates[rates["PRIMARY"].eq("Y")]
     if len(primary):
         row = primary.iloc[0]

@@ -37,15 +37,26 @@ _IMPUTATION_LEVELS = {"n": 0, "D": 1, "M": 2, "Y": 3}
 
 
 def _split_iso(values: pd.Series, where: str) -> pd.DataFrame:
-    """Year/month/day parts (float, NaN when absent) of ISO 8601 text; raises on text that is not ISO 8601."""
+    """Year/month/day parts (float, NaN when absent) of ISO 8601 text; raises on text that is not ISO 8601.
+    Each distinct text is parsed once and the parts spread back (a date repeats on every record of a visit)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    parts, not_iso, impossible = _split_distinct(pd.Series(uniques, dtype=values.dtype))
+    for bad_distinct, message in ((not_iso, "not an ISO 8601 date"), (impossible, "impossible calendar date")):
+        bad = bad_distinct[codes]
+        if bad.any():
+            raise InputError(
+                [Problem(where, message, row=str(idx), variable=values.name, value=val) for idx, val in values[bad].items()]
+            )
+    return pd.DataFrame({name: parts[name].to_numpy()[codes] for name in parts.columns}, index=values.index)
+
+
+def _split_distinct(values: pd.Series) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """`_split_iso` on distinct values: the parts, and which values are not ISO 8601 / impossible dates."""
     text = values.astype("str").str.strip()
     present = values.notna() & text.ne("")
     # Validate with one regex, then read the parts by position (vectorised; str.extract is per element).
-    bad = present & ~text.str.match(_ISO_DATE).fillna(False).astype(bool)
-    if bad.any():
-        raise InputError(
-            [Problem(where, "not an ISO 8601 date", row=str(idx), variable=values.name, value=val) for idx, val in values[bad].items()]
-        )
+    not_iso = present & ~text.str.match(_ISO_DATE).fillna(False).astype(bool)
+    present = present & ~not_iso
     length = text.str.len().where(present, 0)
 
     def part(start: int, stop: int, needed: int) -> pd.Series:
@@ -59,12 +70,7 @@ def _split_iso(values: pd.Series, where: str) -> pd.DataFrame:
     full = out["day"].notna() & ~bad_month
     as_date = _compose(out["year"].where(full), out["month"].where(full), out["day"].where(full))
     bad_day = full & as_date.isna()
-    bad = bad_month | bad_day
-    if bad.any():
-        raise InputError(
-            [Problem(where, "impossible calendar date", row=str(idx), variable=values.name, value=val) for idx, val in values[bad].items()]
-        )
-    return out
+    return out, not_iso.to_numpy(), (bad_month | bad_day).to_numpy()
 
 
 def _compose(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:

@@ -8,6 +8,9 @@ every other dataset takes its subject variables from the conformed ADSL.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
 import pandas as pd
 
 from adam.adae import derive_adae
@@ -30,21 +33,54 @@ def read_sdtm(folder) -> dict[str, pd.DataFrame]:
     return {name: read_dataset(path) for name, path in paths.items()}
 
 
-def derive_adam(sdtm: dict[str, pd.DataFrame], study: Study) -> dict[str, pd.DataFrame]:
-    """All ADaM datasets, each conformed to its spec, in dependency order (ADSL first, ADRS after ADQS)."""
+class SdtmFolder(Mapping):
+    """The SDTM datasets of a folder by upper-case name, read from disk at each access and never kept: at
+    100,000 subjects LB and QS take gigabytes each, and a derivation holds only the domains it is using."""
+
+    def __init__(self, folder: Path):
+        self.paths = find_datasets(folder) if folder.is_dir() else {}
+        if not self.paths:
+            raise SapError(Problem(str(folder), "no SDTM datasets found (run `sap sdtm` first)"))
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return read_dataset(self.paths[name])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.paths
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def derive_adam_each(sdtm: Mapping[str, pd.DataFrame], study: Study) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each ADaM dataset, conformed to its spec, in dependency order (ADSL first, ADRS after ADQS), yielded
+    as soon as it is derived so that the caller can write it and let it go. `derive_adqs` and `derive_adrs`
+    conform their own output."""
     adsl = apply_spec(derive_adsl(sdtm, study), "adsl")
-    adae = apply_spec(derive_adae(sdtm, study, adsl), "adae")
-    adlb = apply_spec(derive_adlb(sdtm, study, adsl), "adlb")
-    adqs = apply_spec(derive_adqs(sdtm, study, adsl), "adqs")
-    adrs = apply_spec(derive_adrs(sdtm, study, adsl, adqs=adqs), "adrs")
-    return {"ADSL": adsl, "ADAE": adae, "ADLB": adlb, "ADQS": adqs, "ADRS": adrs}
+    yield "ADSL", adsl
+    yield "ADAE", apply_spec(derive_adae(sdtm, study, adsl), "adae")
+    yield "ADLB", apply_spec(derive_adlb(sdtm, study, adsl), "adlb")
+    adqs = derive_adqs(sdtm, study, adsl)
+    yield "ADQS", adqs
+    yield "ADRS", derive_adrs(sdtm, study, adsl, adqs=adqs)
+
+
+def derive_adam(sdtm: Mapping[str, pd.DataFrame], study: Study) -> dict[str, pd.DataFrame]:
+    """All ADaM datasets, each conformed to its spec, in dependency order (ADSL first, ADRS after ADQS)."""
+    return dict(derive_adam_each(sdtm, study))
 
 
 def run_stage(ctx: RunContext) -> dict[str, int]:
     """Read `OUT/sdtm`, derive every ADaM dataset, write `OUT/adam/<name>.parquet` and `.xpt` atomically.
+    Each dataset is written as soon as it is derived and then released (peak memory = the largest one).
     Returns the record count of each dataset."""
-    datasets = derive_adam(read_sdtm(ctx.folder("sdtm")), ctx.study)
+    counts = {}
     with ctx.staging("adam") as folder:
-        for df in datasets.values():
+        for name, df in derive_adam_each(SdtmFolder(ctx.folder("sdtm")), ctx.study):
             write_dataset(df, folder, ctx.stamp)
-    return {name.lower(): len(df) for name, df in datasets.items()}
+            counts[name.lower()] = len(df)
+            del df  # before the next dataset is derived
+    return counts

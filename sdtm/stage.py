@@ -8,7 +8,8 @@ everything atomically into `ctx.out/sdtm`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pandas as pd
 
@@ -44,27 +45,40 @@ DM_BUILDERS: dict[str, Callable[[RawExtract, Study, pd.DataFrame], DomainResult]
 }
 
 
+def build_each(raw: RawExtract, study: Study) -> Iterator[tuple[str, DomainResult]]:
+    """Every domain's DomainResult (before spec application), DM first, yielded one at a time so that the
+    caller can write a domain and let it go before the next is built."""
+    dm = build_dm(raw, study)
+    yield "DM", dm
+    for name, build in INDEPENDENT_BUILDERS.items():
+        yield name, build(raw, study)
+    for name, build in DM_BUILDERS.items():
+        yield name, build(raw, study, dm.domain)
+
+
 def build_sdtm(raw: RawExtract, study: Study) -> dict[str, DomainResult]:
     """Every domain's DomainResult (before spec application), DM first."""
-    dm = build_dm(raw, study)
-    results = {"DM": dm}
-    results.update({name: build(raw, study) for name, build in INDEPENDENT_BUILDERS.items()})
-    results.update({name: build(raw, study, dm.domain) for name, build in DM_BUILDERS.items()})
-    return results
+    return dict(build_each(raw, study))
 
 
 def run_stage(ctx: RunContext) -> dict[str, int]:
     """Read and check the raw extract, build and conform every domain, reconcile, write `sdtm/`:
     `<domain>.parquet` + `<domain>.xpt`, `reconciliation.csv`, `rejected_records.csv`. Returns the record
-    count of each domain and the number of rejected raw rows."""
+    count of each domain and the number of rejected raw rows. Each domain is written into the staging
+    folder as soon as it is built and then released (only its counts and rejections are kept for the
+    reconciliation), so peak memory is the raw extract plus the largest domain; a failed reconciliation
+    still discards the whole folder."""
     raw = read_raw_extract(ctx.raw_dir, ctx.study)
-    results = build_sdtm(raw, ctx.study)
-    reconciliation, rejected = reconcile(raw, results)
-    datasets = {name: apply_spec(result.domain, name.lower()) for name, result in results.items()}
+    results: dict[str, DomainResult] = {}
+    counts: dict[str, int] = {}
     with ctx.staging("sdtm") as folder:
-        for df in datasets.values():
-            write_dataset(df, folder, ctx.stamp)
+        for name, result in build_each(raw, ctx.study):
+            dataset = apply_spec(result.domain, name.lower())
+            write_dataset(dataset, folder, ctx.stamp)
+            counts[name.lower()] = len(dataset)
+            results[name] = replace(result, domain=result.domain.iloc[:0])
+            del result, dataset  # before the next domain is built
+        reconciliation, rejected = reconcile(raw, results)
         write_reconciliation(reconciliation, rejected, folder)
-    counts = {name.lower(): len(df) for name, df in datasets.items()}
     counts["rejected"] = len(rejected)
     return counts

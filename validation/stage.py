@@ -13,16 +13,23 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sap.datasets import find_datasets, read_dataset
+from sap.datasets import DATASET_LABEL_KEY, DATASET_NAME_KEY, LABEL_KEY, find_datasets, read_dataset
 from sap.errors import Problem, SapError, SpecError, ValidationFailed
 from sap.specs import SPECS_DIR, list_specs, load_codelists, load_spec
-from validation.cross_checks import RECONCILIATION, References, cross_expectations
+from validation.cross_checks import POPULATION_FLAGS, RECONCILIATION, References, cross_expectations
 from validation.engine import GxRunner, Outcome, Planned, run_planned
 from validation.report import write_report, write_results
 from validation.study_rules import study_rule_expectations
 from validation.suites import spec_expectations, xpt_expectations
 
 DATASET_SUFFIXES = (".parquet", ".xpt")
+LARGE_ROWS = 2_000_000  # above this a parquet dataset is validated a few columns at a time
+COLUMN_GROUP = 8
+STRUCTURE_RULES = {"variable_exists", "variable_in_spec", "xpt_name_length", "xpt_label_length", "xpt_dataset_label_length"}
+# columns the study rules and cross-dataset checks read together (validated in the first column group)
+RULE_COLUMNS = {"USUBJID", "PARAMCD", "AVAL", "AVALC", "BASE", "CHG", "AVISIT", "AVISITN", "VISITNUM", "ADT",
+                "DTYPE", "ANL01FL", "TRTEMFL", "ASTDT", "TRTSDT", "SRCDOM", "SRCSEQ", "QSTESTCD", "QSORRES",
+                "QSSTRESN", "QSDTC"}
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -147,16 +154,80 @@ def validate_datasets(datasets: dict[str, pd.DataFrame], sdtm_names: set[str] | 
 
 
 def validate_paths(paths: dict[str, Path], sdtm_names: set[str], runner: GxRunner | None = None,
-                   specs_dir: Path = SPECS_DIR) -> list[Outcome]:
-    """Validate dataset files one at a time, so peak memory is about one dataset plus DM and ADSL."""
+                   specs_dir: Path = SPECS_DIR, large_rows: int = LARGE_ROWS) -> list[Outcome]:
+    """Validate dataset files one at a time, so peak memory is about one dataset plus DM and ADSL; a parquet
+    dataset of more than `large_rows` rows is validated in column groups (`validate_in_column_groups`)."""
     references = folder_references(paths, sdtm_names)
     runner = runner or GxRunner()
     outcomes: list[Outcome] = []
     for name, path in paths.items():
+        if path.suffix.lower() == ".parquet" and pq.read_metadata(path).num_rows > large_rows and _has_spec(name, specs_dir):
+            outcomes += validate_in_column_groups(name, path, references, runner, specs_dir)
+            continue
         df = read_dataset(path)
         outcomes += validate_one(name, df, references, runner, specs_dir=specs_dir)
         del df
     return outcomes
+
+
+def _has_spec(name: str, specs_dir: Path) -> bool:
+    try:
+        load_spec(name, specs_dir)
+    except SpecError:
+        return False
+    return True
+
+
+def _unique(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def validate_in_column_groups(name: str, path: Path, references: References | None, runner: GxRunner,
+                              specs_dir: Path = SPECS_DIR, group_size: int = COLUMN_GROUP) -> list[Outcome]:
+    """The same expectations as `validate_one`, for a dataset too large to hold whole (millions of rows at
+    100,000 subjects): parquet is read a few columns at a time, each group with the keys.
+
+    - structure (variables exist, are in the spec, XPT name/label limits, dataset label) from the schema;
+    - group 1: keys + the columns the study rules and cross-dataset checks read (USUBJID, PARAMCD, AVAL,
+      ...), with key uniqueness, those rules and the per-variable checks of its columns;
+    - further groups of `group_size` columns: their per-variable checks.
+    Each group is one GX validation definition."""
+    spec = load_spec(name, specs_dir)
+    codelists = load_codelists(specs_dir)
+    columns = pq.read_schema(path).names
+    attrs = read_dataset_attrs(path)
+    keys = [k for k in spec.keys if k in columns]
+    structure = pd.DataFrame({c: pd.Series([], dtype="float64") for c in columns})
+    structure.attrs = attrs
+    outcomes = run_planned(name, structure, [p for p in spec_expectations(spec, structure, codelists)
+                                             if p.rule in STRUCTURE_RULES], keys, runner)
+    first = _unique(keys + [c for c in columns if c in RULE_COLUMNS or POPULATION_FLAGS.match(c)])
+    rest = [c for c in columns if c not in first]
+    groups = [first] + [rest[i:i + group_size] for i in range(0, len(rest), group_size)]
+    for number, group in enumerate(groups):
+        df = pq.read_table(path, columns=_unique(keys + group)).to_pandas()
+        df.attrs = attrs
+        planned = [p for p in spec_expectations(spec, df, codelists, restrict_to_data=True)
+                   if p.rule not in STRUCTURE_RULES
+                   and (p.column in group or (number == 0 and p.rule == "key_unique"))]
+        if number == 0:
+            planned += study_rule_expectations(name, df)
+            if references is not None:
+                planned += cross_expectations(name, df, references)
+        outcomes += run_planned(name, df, planned, keys, runner)
+        del df
+    return outcomes
+
+
+def read_dataset_attrs(path: Path) -> dict:
+    """Dataset name, label and variable labels of a parquet file, from its schema alone."""
+    schema = pq.read_schema(path)
+    meta = schema.metadata or {}
+    return {
+        "name": meta.get(DATASET_NAME_KEY, path.stem.upper().encode()).decode(),
+        "label": meta.get(DATASET_LABEL_KEY, b"").decode(),
+        "labels": {f.name: f.metadata[LABEL_KEY].decode() for f in schema if f.metadata and LABEL_KEY in f.metadata},
+    }
 
 
 def failure_problems(outcomes: list[Outcome]) -> list[Problem]:

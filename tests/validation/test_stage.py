@@ -111,3 +111,22 @@ def test_real_dm_spec_on_a_hand_made_frame(gx_runner):
     dm.attrs = attrs
     outcomes = validate_datasets({"DM": dm}, {"DM"}, runner=gx_runner)
     assert {(o.column, o.rule) for o in outcomes if not o.success} == {("AGE", "range"), ("RFICDTC", "variable_exists")}
+
+
+def test_column_groups_give_the_same_outcomes_as_whole_datasets(tmp_path, gx_runner):
+    """Large datasets are validated a few columns at a time; on the fixture (forced with large_rows=0)
+    every expectation must come out the same, including a planted failure."""
+    from validation.stage import find_folder, validate_paths
+
+    datasets = make_datasets()
+    datasets["DM"].loc[2, "SEX"] = "X"
+    write_layout(tmp_path, datasets)
+    paths, sdtm_names = find_folder(tmp_path, SPECS)
+
+    def as_set(outcomes):
+        return sorted((o.dataset, str(o.column), o.rule, o.success, o.unexpected_count) for o in outcomes)
+
+    whole = validate_paths(paths, sdtm_names, runner=gx_runner, specs_dir=SPECS)
+    grouped = validate_paths(paths, sdtm_names, runner=gx_runner, specs_dir=SPECS, large_rows=0)
+    assert as_set(grouped) == as_set(whole)
+    assert ("DM", "SEX", "codelist", False, 1) in as_set(grouped)

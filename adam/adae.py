@@ -52,7 +52,7 @@ def merge_adsl(ae: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
 def derive_severity_and_causality(adae: pd.DataFrame) -> pd.DataFrame:
     """ASEV = AESEV, ASEVN 1/2/3 for MILD/MODERATE/SEVERE; AREL = AEREL; ARELFL = Y if AREL is one of
     `RELATED` or missing (conservative: an unassessed causality counts as related), N otherwise."""
-    out = adae.copy()
+    out = adae.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out["ASEV"] = adae["AESEV"]
     out["ASEVN"] = adae["AESEV"].map(SEVERITY_ORDER).astype("float64")
     out["AREL"] = adae["AEREL"]
@@ -63,7 +63,7 @@ def derive_severity_and_causality(adae: pd.DataFrame) -> pd.DataFrame:
 def derive_customised_queries(adae: pd.DataFrame) -> pd.DataFrame:
     """CQxxNAM = the query name when AEDECOD (case-insensitive) is one of its preferred terms, else missing
     (ADaM OCCDS 1.1 section 3.2.5 customised queries)."""
-    out = adae.copy()
+    out = adae.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     decod = adae["AEDECOD"].str.casefold()
     for query in customised_queries():
         terms = [term.casefold() for term in query["preferred_terms"]]

@@ -178,7 +178,7 @@ def derive_score_records(qs: pd.DataFrame, instruments: dict | None = None) -> p
 def derive_parameter_names(dataset: pd.DataFrame, codelist: str = "QSPARMCD") -> pd.DataFrame:
     """PARAM = decode of PARAMCD in the codelist; PARAMN = its position (1-based) in the codelist."""
     terms = load_codelists()[codelist].terms
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out["PARAM"] = dataset["PARAMCD"].map({t.value: t.decode for t in terms})
     out["PARAMN"] = dataset["PARAMCD"].map({t.value: i for i, t in enumerate(terms, 1)})
     return out
@@ -197,7 +197,7 @@ def derive_crit_change(dataset: pd.DataFrame, paramcd: str, threshold: int) -> p
     where CHG is missing (admiral `derive_vars_crit_flag()`: the criterion uses same-row variables only)."""
     on_param = dataset["PARAMCD"].eq(paramcd)
     met = dataset["CHG"] <= -threshold
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out["CRIT1"] = pd.Series(f"CHG <= -{threshold}", index=dataset.index, dtype="str").where(on_param)
     out["CRIT1FL"] = pd.Series(np.where(met, "Y", "N"), index=dataset.index, dtype="str").where(on_param & dataset["CHG"].notna())
     return out

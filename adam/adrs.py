@@ -140,7 +140,7 @@ def discontinued_before_visit(dataset: pd.DataFrame) -> pd.Series:
 def derive_nri_reason(dataset: pd.DataFrame) -> pd.DataFrame:
     """NRIREAS on DTYPE = NRI records: why the record was imputed."""
     reason = np.where(discontinued_before_visit(dataset), "DISCONTINUED BEFORE VISIT", "MISSING COMPONENT")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out["NRIREAS"] = pd.Series(reason, index=dataset.index, dtype="str").where(dataset["DTYPE"].eq("NRI"))
     return out
 

@@ -121,7 +121,7 @@ def _merge_subject_values(adsl: pd.DataFrame, values: pd.DataFrame) -> pd.DataFr
 def derive_treatment_variables(adsl: pd.DataFrame) -> pd.DataFrame:
     """TRT01P = ARM; TRT01A = ACTARM for dosed subjects (TRTSDT present), missing for subjects never dosed
     (admiral ad_adsl.R sets TRT01A = ACTARM; DM's ACTARM "Not Treated" is not a treatment)."""
-    out = adsl.copy()
+    out = adsl.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out["TRT01P"] = adsl["ARM"]
     out["TRT01A"] = adsl["ACTARM"].where(adsl["TRTSDT"].notna())
     return out
@@ -133,7 +133,7 @@ def derive_age_group(adsl: pd.DataFrame) -> pd.DataFrame:
     bounds = [low for low, _, _ in AGE_GROUPS]
     group = np.searchsorted(bounds, age.to_numpy(dtype="float64"), side="right") - 1
     valid = age.notna().to_numpy() & (group >= 0)
-    out = adsl.copy()
+    out = adsl.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     labels = np.array([label for _, label, _ in AGE_GROUPS], dtype=object)
     numbers = np.array([number for _, _, number in AGE_GROUPS], dtype="float64")
     out["AGEGR1"] = pd.Series(np.where(valid, labels[np.clip(group, 0, None)], None), index=adsl.index, dtype="str")
@@ -171,7 +171,7 @@ def derive_disposition(adsl: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
 def derive_death_date(adsl: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
     """DTHDT/DTHDTF from DM.DTHDTC, imputing a missing day or month to the first (admiral ad_adsl.R:
     `derive_vars_dt(new_vars_prefix = "DTH", dtc = DTHDTC, highest_imputation = "M")`)."""
-    out = adsl.copy()
+    out = adsl.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     if "DTHDTC" not in dm.columns:
         out["DTHDT"] = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[s]")
         out["DTHDTF"] = pd.Series(np.nan, index=adsl.index, dtype="str")
@@ -322,7 +322,7 @@ def derive_full_analysis_flag(adsl: pd.DataFrame, qs: pd.DataFrame, study: Study
     total = total.merge(adsl[["USUBJID", "TRTSDT"]], on="USUBJID", how="inner")
     after = total.loc[post_baseline_mask(total, total["TRTSDT"], "QSDTC", study.baseline_visit.visitnum), "USUBJID"].unique()
     eligible = adsl["SAFFL"].eq("Y") & adsl["BSLEDAI"].notna() & adsl["USUBJID"].isin(after)
-    out = adsl.copy()
+    out = adsl.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out["FASFL"] = np.where(eligible, "Y", "N")
     return out
 

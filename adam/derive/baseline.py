@@ -64,7 +64,7 @@ def derive_baseline(
     check_single_record(dataset, by, flag)
     base = dataset.loc[dataset[flag].eq("Y"), [*by, source]].rename(columns={source: "_base"})
     merged = dataset[by].merge(base, on=by, how="left")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out[new_var] = merged["_base"].to_numpy()
     if out[new_var].dtype == object:
         out[new_var] = out[new_var].astype(dataset[source].dtype)
@@ -83,7 +83,7 @@ def derive_change(
     """CHG = AVAL - BASE on `filter` records (default: post-baseline), missing elsewhere (admiral
     `derive_var_chg()` inside `restrict_derivation()`, ad_adlb.R)."""
     keep = filter_mask(dataset, filter)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out[new_var] = (dataset[source] - dataset[base]).where(keep)
     return out
 
@@ -94,7 +94,7 @@ def derive_percent_change(
     """PCHG = (AVAL - BASE) / |BASE| * 100 on `filter` records (admiral `derive_var_pchg()`); missing when
     BASE is 0 (admiral: division by zero gives NA) or missing."""
     keep = filter_mask(dataset, filter) & dataset[base].ne(0)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     denominator = dataset[base].abs().where(dataset[base].ne(0))
     out[new_var] = ((dataset[source] - dataset[base]) / denominator * 100).where(keep)
     return out
@@ -127,7 +127,7 @@ def derive_range_indicator(
     normal = value.notna() & (lo.notna() | hi.notna()) & (lo.isna() | (value >= lo)) & (hi.isna() | (value <= hi))
     indicator = pd.Series(np.nan, index=dataset.index, dtype="str")
     indicator = indicator.mask(normal, "NORMAL").mask(value < lo, "LOW").mask(value > hi, "HIGH")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out[new_var] = indicator
     return out
 
@@ -146,6 +146,6 @@ def derive_shift(
     admiral's ad_adlb.R, which derives SHIFT1 on all records)."""
     keep = filter_mask(dataset, filter)
     text = dataset[from_var].fillna(missing_value).astype("str") + sep + dataset[to_var].fillna(missing_value).astype("str")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out[new_var] = text.where(keep)
     return out

@@ -207,7 +207,7 @@ def derive_analysis_date(
         max_dates=[dataset[name] for name in max_dates],
         where=where,
     )
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out[new_var] = dates
     if flag_var:
         out[flag_var] = flags
@@ -223,7 +223,7 @@ def study_day(dates: pd.Series, reference: pd.Series) -> pd.Series:
 
 def derive_study_day(dataset: pd.DataFrame, source: str, reference: str, new_var: str) -> pd.DataFrame:
     """Add a study day, e.g. ADY from ADT and TRTSDT (admiral `derive_vars_dy()`; ADaMIG 1.3 --DY rule)."""
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out[new_var] = study_day(dataset[source], dataset[reference])
     return out
 
@@ -239,7 +239,7 @@ def derive_duration(
     """Add a duration in days between two dates: admiral `derive_vars_duration(in_unit="days",
     out_unit="days", add_one=TRUE)`: end - start + 1 (the + 1 also applies to negative durations, as in
     admiral). The unit column holds "DAYS" where the duration is not missing."""
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     days = (dataset[end] - dataset[start]).dt.days.astype("float64")
     out[new_var] = days + 1 if add_one else days
     if unit_var:

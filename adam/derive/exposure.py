@@ -66,6 +66,6 @@ def derive_treatment_duration(
     dataset: pd.DataFrame, start: str = "TRTSDT", end: str = "TRTEDT", new_var: str = "TRTDURD"
 ) -> pd.DataFrame:
     """TRTDURD = TRTEDT - TRTSDT + 1 days (admiral `derive_var_trtdurd()`); missing if either date is."""
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out[new_var] = (dataset[end] - dataset[start]).dt.days.astype("float64") + 1
     return out

@@ -54,7 +54,7 @@ def derive_extreme_flag(
 ) -> pd.DataFrame:
     """Flag ("Y", else missing) the first/last record per `by` group (admiral `derive_var_extreme_flag()`,
     restricted to the `filter` records as with admiral `restrict_derivation()`)."""
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out[new_var] = flag_y(extreme_record_mask(dataset, by, order, mode, filter))
     return out
 
@@ -84,7 +84,7 @@ def derive_exist_flag(
     merged.index = dataset.index
     value = pd.Series(missing_value, index=dataset.index, dtype="str")
     value = value.mask(merged["_any"].eq(True), false_value).mask(merged["_met"].eq(True), true_value)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out[new_var] = value
     return out
 
@@ -121,7 +121,7 @@ def derive_treatment_emergent_flag(
         t_end = dataset[trt_end]
         within = on_or_after & (t_end.isna() | (a_start <= t_end + pd.Timedelta(days=end_window)))
     emergent = ~untreated & ~ended_before & (a_start.isna() | within)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out[new_var] = flag_y(emergent)
     return out
 
@@ -163,7 +163,7 @@ def derive_on_treatment_flag(
     upper_ok = t_end.isna() | (when <= t_end + pd.Timedelta(days=end_window))
     on = when.notna() & t_start.notna() & (when >= t_start) & upper_ok
     on &= ~(filter_mask(dataset, pre_dose) & (when == t_start)) if pre_dose is not None else True
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out[new_var] = flag_y(on)
     return out
 
@@ -191,7 +191,7 @@ def derive_analysis_record_flag(
     # "last" of the order (closeness, date, seq): closeness = -AWTDIFF so the closest record sorts last.
     helper = dataset[[*by, date, seq]].assign(_closeness=-dataset[target_diff])
     mask = extreme_record_mask(helper, by, ["_closeness", date, seq], mode="last", filter=keep)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out[new_var] = flag_y(mask)
     return out
 

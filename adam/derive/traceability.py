@@ -34,7 +34,7 @@ def derive_traceability(dataset: pd.DataFrame, domain: str, source_var: str, seq
     else:
         keep = filter_mask(dataset, filter)
     keep = keep & dataset[seq].notna()
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out["SRCDOM"] = _constant_or_column(dataset, domain).where(keep)
     out["SRCVAR"] = _constant_or_column(dataset, source_var).where(keep)
     out["SRCSEQ"] = pd.to_numeric(dataset[seq], errors="coerce").where(keep).astype("float64")

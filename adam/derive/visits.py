@@ -68,7 +68,7 @@ def derive_analysis_visit(
     inside = (position >= 0) & ~np.isnan(day) & (day <= table["AWHI"].to_numpy()[candidate])
     picked = table.iloc[candidate].reset_index(drop=True)
     picked.index = dataset.index
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     inside_series = pd.Series(inside, index=dataset.index)
     out["AVISIT"] = picked["AVISIT"].where(inside_series)
     out["AVISITN"] = picked["AVISITN"].where(inside_series)

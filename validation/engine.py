@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -177,7 +178,6 @@ class GxRunner:
         self._gx = gx
         self._gxe = gxe
         self._context = gx.get_context(mode="ephemeral", project_config=config)
-        self._source = self._context.data_sources.add_pandas("datasets")
         self._count = 0
 
     def run(self, name: str, df: pd.DataFrame, planned: list[Planned], keys: list[str]) -> list[Outcome]:
@@ -187,7 +187,8 @@ class GxRunner:
         gx = self._gx
         self._count += 1
         unique = f"{name}_{self._count}"  # a dataset may be validated more than once in a process
-        asset = self._source.add_dataframe_asset(unique)
+        # a data source per dataset, deleted after the run: its execution engine caches every batch's frame
+        asset = self._context.data_sources.add_pandas(unique).add_dataframe_asset(unique)
         batch_definition = asset.add_batch_definition_whole_dataframe(unique)
         expectations = [getattr(self._gxe, item.gx[0])(**item.gx[1]) for item in planned]
         # the whole suite in one store write (adding expectations one by one re-serialises the suite each time)
@@ -198,7 +199,13 @@ class GxRunner:
         result_format = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_SHOWN}
         if keys:
             result_format["unexpected_index_column_names"] = keys
-        result = definition.run(batch_parameters={"dataframe": df}, result_format=result_format)
+        try:
+            result = definition.run(batch_parameters={"dataframe": _narrow(df, planned, keys)}, result_format=result_format)
+        finally:
+            # the context would otherwise keep each batch's frame alive until the run ends
+            self._context.validation_definitions.delete(unique)
+            self._context.suites.delete(unique)
+            self._context.data_sources.delete(unique)
         outcomes = {id(item): self._outcome(item, r, keys) for r in result.results
                     for item in [by_id[str(r.expectation_config.id)]]}
         return [outcomes[id(item)] for item in planned]  # in planned order: deterministic
@@ -222,6 +229,24 @@ class GxRunner:
             count = 0 if r.success else 1
         return Outcome(item.dataset, item.rule, item.expectation, item.column, item.description,
                        success=bool(r.success), unexpected_count=int(count), unexpected=unexpected)
+
+
+def _gx_columns(item: Planned) -> list[str]:
+    kwargs = item.gx[1]
+    columns = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
+    columns += list(kwargs.get("column_list", []))
+    condition = kwargs.get("row_condition") or ""
+    columns += [c for c in re.findall(r"[A-Z][A-Z0-9_]*", condition)]
+    return columns
+
+
+def _narrow(df: pd.DataFrame, planned: list[Planned], keys: list[str]) -> pd.DataFrame:
+    """Only the columns the GX expectations and the reported keys use: GX copies its frame whenever it
+    filters rows, so a narrow frame keeps memory and time proportional to what is checked."""
+    wanted = set(keys)
+    for item in planned:
+        wanted.update(_gx_columns(item))
+    return df[[c for c in df.columns if c in wanted]]
 
 
 def run_planned(name: str, df: pd.DataFrame, planned: list[Planned], keys: list[str], runner: GxRunner | None) -> list[Outcome]:

@@ -3,7 +3,8 @@
 - `usubjid_in_dm`, `usubjid_in_adsl`: every USUBJID of every dataset is a subject of DM and of ADSL
   (SDTMIG 3.4 section 5.1: DM holds one record per subject; ADaMIG 3.1: ADSL one record per subject).
 - `srcseq_exists`: every (USUBJID, SRCDOM, SRCSEQ) an ADaM record cites exists as (USUBJID, --SEQ) in that
-  SDTM domain (ADaMIG 3.3.9 traceability). Checked for the domains that were loaded.
+  SDTM domain (ADaMIG 3.3.9 traceability), and so does an SDTM --SEQ an ADaM dataset carries itself
+  (OCCDS: ADAE.AESEQ). Checked for the domains that were loaded.
 - `population_flag_matches_adsl`: a population flag (SAFFL, FASFL, ...) copied onto a dataset equals the
   subject's flag in ADSL, so e.g. the subjects with SAFFL = Y in ADAE are ADSL SAFFL = Y subjects.
 - `population_complete`: the subjects of a population that an analysis dataset must hold in full are all
@@ -58,6 +59,19 @@ def _srcseq_exists(references: "References"):
             return df.iloc[0:0]
         out = pd.concat(bad).sort_index()
         return out.assign(VALUE=[f"{d}SEQ {s:g} not in {d}" for d, s in zip(out["SRCDOM"], out["SRCSEQ"].astype(float))])
+    return check
+
+
+def _seq_exists(domain: str, column: str, references: "References"):
+    def check(df: pd.DataFrame) -> pd.DataFrame:
+        source = references.sequence_numbers(domain)
+        if source is None:
+            return df.iloc[0:0]
+        rows = df[df[column].notna()]
+        known = pd.MultiIndex.from_arrays([source.iloc[:, 0], source.iloc[:, 1].astype("float64")])
+        asked = pd.MultiIndex.from_arrays([rows["USUBJID"], rows[column].astype("float64")])
+        out = rows[~asked.isin(known)]
+        return out.assign(VALUE=[f"{column} {s:g} not in {domain}" for s in out[column].astype(float)])
     return check
 
 
@@ -148,6 +162,12 @@ def cross_expectations(name: str, df: pd.DataFrame, references: References) -> l
     if {"SRCDOM", "SRCSEQ"} <= set(df.columns) and sdtm_names:
         planned.append(Planned(name, "srcseq_exists", "SRCSEQ", "SRCDOM/SRCSEQ cite an existing SDTM record",
                                check=_srcseq_exists(references)))
+    if name not in sdtm_names:  # OCCDS copies the SDTM --SEQ itself (ADAE.AESEQ): it must exist too
+        for column in df.columns:
+            match = re.fullmatch(r"([A-Z]{2})SEQ", column)
+            if match and match.group(1) in sdtm_names:
+                planned.append(Planned(name, "srcseq_exists", column, f"{column} cites an existing {match.group(1)} record",
+                                       check=_seq_exists(match.group(1), column, references)))
     adsl = references.adsl
     if adsl is not None and name != "ADSL" and name not in sdtm_names:
         for flag in [c for c in df.columns if POPULATION_FLAGS.match(c) and c in adsl.columns]:

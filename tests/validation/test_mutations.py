@@ -140,6 +140,12 @@ def srcseq_missing(d):
     d["ADAE"] = _set(d["ADAE"], 1, "SRCSEQ", 7)  # S1 has AESEQ 1 and 2 only
 
 
+def aeseq_missing_from_ae(d):
+    attrs = d["AE"].attrs
+    d["AE"] = d["AE"].iloc[1:].reset_index(drop=True)  # ADAE still carries S1's AESEQ 1
+    d["AE"].attrs = attrs
+
+
 def population_count_mismatch(d):
     attrs = d["ADRS"].attrs
     d["ADRS"] = d["ADRS"][d["ADRS"]["USUBJID"].ne(S2)].reset_index(drop=True)  # FAS: 2 in ADSL, 1 in ADRS
@@ -180,6 +186,7 @@ MUTATIONS = [
     (long_name, ("AE", "AETERMLONG", "xpt_name_length")),
     (dataset_label_41, ("ADSL", None, "xpt_dataset_label_length")),
     (srcseq_missing, ("ADAE", "SRCSEQ", "srcseq_exists")),
+    (aeseq_missing_from_ae, ("ADAE", "AESEQ", "srcseq_exists")),
     (population_count_mismatch, ("ADRS", "FASFL", "population_complete")),
     (population_flag_mismatch, ("ADAE", "SAFFL", "population_flag_matches_adsl")),
     (unbalanced_reconciliation, ("RECONCILIATION", None, "reconciliation_balances")),

@@ -153,8 +153,13 @@ def _fix_xpt_stamps(path: Path, stamp: dt.date) -> None:
 
 
 def read_xpt(path: Path) -> pd.DataFrame:
-    """Read XPT with pyreadstat (labels) and return text columns with missing values as NaN."""
-    df, meta = pyreadstat.read_xport(str(path))
+    """Read XPT with pyreadstat (labels) and return text columns with missing values as NaN. Files are read
+    as UTF-8; a file that is not valid UTF-8 (older SAS sessions wrote Windows-1252, as the CDISC pilot's
+    ts.xpt) is read as Windows-1252 instead."""
+    try:
+        df, meta = pyreadstat.read_xport(str(path))
+    except (pyreadstat.ReadstatError, UnicodeDecodeError):
+        df, meta = pyreadstat.read_xport(str(path), encoding="cp1252")
     for name in df.columns:
         if df[name].dtype == object or pd.api.types.is_string_dtype(df[name]):
             df[name] = df[name].replace("", np.nan)

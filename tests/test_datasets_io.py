@@ -6,6 +6,7 @@ import pandas as pd
 import pyreadstat
 
 from sap.datasets import read_dataset, write_dataset
+from tests.conftest import PILOT_REFERENCE
 
 
 def _frame():
@@ -53,3 +54,9 @@ def test_xpt_bytes_are_reproducible_and_stamped_with_plan_date(tmp_path):
     assert first == (b / "adxx.xpt").read_bytes()
     assert (a / "adxx.parquet").read_bytes() == (b / "adxx.parquet").read_bytes()
     assert b"31OCT15:00:00:00" in first[:800]
+
+
+def test_windows_1252_xpt_is_read():
+    # the CDISC pilot's ts.xpt holds a cp1252 right single quote (byte 0x92) in TSVAL
+    ts = read_dataset(PILOT_REFERENCE / "sdtm" / "ts.xpt")
+    assert "Patients with Probable Mild to Moderate Alzheimer\u2019s Disease" in set(ts["TSVAL"])

@@ -63,7 +63,8 @@ def _xpt_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     for name in df.columns:
         col = df[name]
         if pd.api.types.is_datetime64_any_dtype(col):
-            out[name] = [None if pd.isna(v) else v.date() for v in col]
+            # a date column with no value at all must still be numeric: pyreadstat would type [None] as text
+            out[name] = pd.Series(np.nan, index=col.index) if col.isna().all() else [None if pd.isna(v) else v.date() for v in col]
             formats[name] = "DATE9."
         elif pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
             out[name] = col.astype("float64")

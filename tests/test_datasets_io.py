@@ -60,3 +60,15 @@ def test_windows_1252_xpt_is_read():
     # the CDISC pilot's ts.xpt holds a cp1252 right single quote (byte 0x92) in TSVAL
     ts = read_dataset(PILOT_REFERENCE / "sdtm" / "ts.xpt")
     assert "Patients with Probable Mild to Moderate Alzheimer\u2019s Disease" in set(ts["TSVAL"])
+
+
+def test_date_column_without_any_value_stays_numeric(tmp_path):
+    # ADSL.DTHDT is empty when nobody died: it must be a numeric SAS date column, readable by pyreadstat
+    df = _frame()
+    df["DTHDT"] = pd.Series([pd.NaT, pd.NaT], dtype="datetime64[s]")
+    df.attrs["labels"]["DTHDT"] = "Date of Death"
+    write_dataset(df, tmp_path, dt.date(2015, 10, 31))
+    back, meta = pyreadstat.read_xport(str(tmp_path / "adxx.xpt"))
+    assert back["DTHDT"].isna().all()
+    assert meta.readstat_variable_types["DTHDT"] == "double"
+    assert meta.original_variable_types["DTHDT"] == "DATE9"

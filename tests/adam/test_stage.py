@@ -76,3 +76,29 @@ def test_missing_sdtm_is_a_one_line_error(tmp_path):
     ctx = make_context(out=tmp_path, log=lambda line: None)
     with pytest.raises(SapError, match="no SDTM datasets found"):
         run_stage(ctx, "adam")
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_xpt_reads_back_to_the_parquet_values(run, name):
+    """Every ADaM XPT reads back with pandas' own XPORT reader (independent of pyreadstat, which wrote the
+    header) to the values of the parquet copy: text equal, numbers equal, dates as SAS day numbers."""
+    import numpy as np
+    import pandas as pd
+
+    ctx, _ = run
+    parquet = read_dataset(ctx.folder("adam") / f"{name}.parquet")
+    xpt = pd.read_sas(ctx.folder("adam") / f"{name}.xpt", format="xport", encoding="utf-8")
+    assert list(xpt.columns) == list(parquet.columns) and len(xpt) == len(parquet)
+    for column in parquet.columns:
+        expected = parquet[column]
+        got = xpt[column]
+        if pd.api.types.is_datetime64_any_dtype(expected):
+            days = (expected - pd.Timestamp("1960-01-01")).dt.days.astype("float64")
+            got = got if pd.api.types.is_numeric_dtype(got) else (got - pd.Timestamp("1960-01-01")).dt.days
+            np.testing.assert_array_equal(got.to_numpy(dtype="float64"), days.to_numpy(), err_msg=column)
+        elif pd.api.types.is_numeric_dtype(expected):
+            # atol: pandas' XPORT reader decodes the IBM zero (eight 0x00 bytes, as SAS writes it) as 5.4e-79
+            np.testing.assert_allclose(got.to_numpy(dtype="float64"), expected.to_numpy(dtype="float64"), atol=1e-70,
+                                       equal_nan=True, err_msg=column)
+        else:
+            assert got.fillna("").astype(str).tolist() == expected.fillna("").astype(str).tolist(), column

@@ -69,12 +69,10 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
             book.render_with_quarto(project, folder, env)
         else:
             chapters = book.execute_chapters(project, env, folder / "figures")
-            book.render_html(chapters, folder / "html", project.title)
-            book.render_docx(chapters, folder / "book.docx", project.title, ctx.stamp)
             study = ctx.study.study
-            book.render_pdf(chapters, folder / "book.pdf", project, header_right="Statistical Analysis Plan, Tables, Listings and Figures",
-                            header_left=f"{study.studyid} ({study.nct})",
-                            footer_left=f"Run id {run.run_id}; data cut-off {ctx.study.data_cutoff.isoformat()}",
-                            stamp=ctx.stamp)
+            book.render_book(chapters, folder, project, ctx.stamp,
+                             header_left=f"{study.studyid} ({study.nct})",
+                             header_right="Statistical Analysis Plan, Tables, Listings and Figures",
+                             footer_left=f"Run id {run.run_id}; data cut-off {ctx.study.data_cutoff.isoformat()}")
         study_file.unlink()
     return {"outputs": produced, "planned": len(rows) - produced, "pages": len(project.chapters)}

@@ -137,9 +137,7 @@ def test_outputs_are_byte_identical_when_rendered_twice(chapters, tmp_path, stud
     digests = []
     for attempt in ("a", "b"):
         folder = tmp_path / attempt
-        book.render_html(chapters, folder / "html", "T")
-        book.render_docx(chapters, folder / "book.docx", "T", study.data_cutoff)
-        book.render_pdf(chapters, folder / "book.pdf", project, "h", "r", "f", study.data_cutoff, keep_source=True)
+        book.render_book(chapters, folder, project, study.data_cutoff, header_left="h", header_right="r", footer_left="f")
         digests.append({p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()})
     assert digests[0].keys() == digests[1].keys()
     for name in digests[0]:

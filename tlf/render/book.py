@@ -213,18 +213,9 @@ def execute_chapters(project: Project, env: dict[str, str], asset_dir: Path) -> 
 # ------------------------------------------------------------------------------------- pandoc, typst
 
 
-def _pandoc(markdown: str, to: str, extra: list[str], outputfile: str | None = None, env_extra: dict | None = None) -> str:
+def _pandoc(markdown: str, to: str, extra: list[str], outputfile: str | None = None) -> str:
     args = ["--lua-filter", str(LUA_FILTER), "--wrap=none", *extra]
-    old = {k: os.environ.get(k) for k in (env_extra or {})}
-    os.environ.update(env_extra or {})
-    try:
-        return pypandoc.convert_text(markdown, to, format="markdown", extra_args=args, outputfile=outputfile, sandbox=False)
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return pypandoc.convert_text(markdown, to, format="markdown", extra_args=args, outputfile=outputfile, sandbox=False)
 
 
 def _nav(chapters: list[Chapter], current: str) -> str:
@@ -256,9 +247,10 @@ def book_markdown(chapters: list[Chapter]) -> str:
 
 
 def render_docx(chapters: list[Chapter], path: Path, book_title: str, stamp: dt.date) -> Path:
-    epoch = str(int(dt.datetime.combine(stamp, dt.time(), dt.timezone.utc).timestamp()))
+    """The whole book as one DOCX. Its internal file dates come from SOURCE_DATE_EPOCH, which
+    `render_book` sets to the plan's date (pandoc would otherwise stamp the wall clock)."""
     _pandoc(book_markdown(chapters), "docx", ["--standalone", "--toc", "--toc-depth=2", "--metadata", f"title={book_title}"],
-            outputfile=str(path), env_extra={"SOURCE_DATE_EPOCH": epoch})
+            outputfile=str(path))
     return path
 
 
@@ -282,3 +274,22 @@ def render_pdf(chapters: list[Chapter], path: Path, project: Project, header_lef
     if not keep_source:
         typ.unlink()
     return path
+
+
+def render_book(chapters: list[Chapter], folder: Path, project: Project, stamp: dt.date, header_left: str,
+                header_right: str, footer_left: str) -> None:
+    """HTML pages, the DOCX and the PDF of the executed chapters. The three are independent pandoc runs, so
+    they run side by side (pandoc is a separate process; the threads only wait for it). SOURCE_DATE_EPOCH
+    (read by pandoc for DOCX dates) is the plan's date for the whole render, never the wall clock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(dt.datetime.combine(stamp, dt.time(), dt.timezone.utc).timestamp()))
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        jobs = [
+            pool.submit(render_html, chapters, folder / "html", project.title),
+            pool.submit(render_docx, chapters, folder / "book.docx", project.title, stamp),
+            pool.submit(render_pdf, chapters, folder / "book.pdf", project, header_left=header_left,
+                        header_right=header_right, footer_left=footer_left, stamp=stamp),
+        ]
+        for job in jobs:
+            job.result()  # re-raise the first failure (a SapError from Typst, say)

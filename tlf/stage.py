@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from sap.errors import InputError, Problem
 from sap.pipeline import RunContext, run_id
 from tlf.catalog import load_outputs
 from tlf.inputs import AdamFolder, DatasetUnavailable
@@ -35,13 +36,17 @@ def _write_index(rows: list[dict[str, str]], path: Path) -> None:
 def run_stage(ctx: RunContext) -> dict[str, int]:
     """Build every programmed output from the run's ADaM, write its RTF, then render the book. An output
     whose ADaM dataset is missing is logged, listed in index.csv and shown as not produced in the book;
-    any other data problem stops the stage with one line per problem."""
+    an ADaM folder with no dataset at all, and any other data problem, stop the stage with one line per
+    problem."""
     catalogue = load_outputs()
+    adam_dir = ctx.folder("adam").resolve()
+    if not AdamFolder(adam_dir):  # nothing to render from: an error, not a book of "not produced" pages
+        raise InputError(Problem(str(adam_dir), "no ADaM datasets found (run `sap adam` first)"))
     rows: list[dict[str, str]] = []
     with ctx.staging("tlf") as folder:
         study_file = folder / ".study.yaml"  # the pages re-read this run's plan (it may not be the packaged one)
         study_file.write_text(yaml.safe_dump(ctx.study.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
-        run = RunInfo(adam_dir=ctx.folder("adam").resolve(), figure_dir=(folder / "figures").resolve(), run_id=run_id(ctx),
+        run = RunInfo(adam_dir=adam_dir, figure_dir=(folder / "figures").resolve(), run_id=run_id(ctx),
                       study=ctx.study, notes=list(ctx.notes),
                       validation_report=(ctx.folder("validation") / "report.md").resolve())
         adam = AdamFolder(run.adam_dir)

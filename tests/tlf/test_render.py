@@ -158,3 +158,14 @@ def test_rtf_is_deterministic(adam, study):
 
     out = sri_primary_table(adam, load_outputs().get("14.2.1"), study).with_source("Source: x")
     assert rtf_document(out) == rtf_document(sri_primary_table(adam, load_outputs().get("14.2.1"), study).with_source("Source: x"))
+
+
+def test_render_without_adam_is_one_line_error(tmp_path):
+    """No ADaM dataset at all: one Problem naming the folder and no tlf/ folder, not a book of "not produced"."""
+    from sap.errors import InputError
+
+    ctx = pipeline.make_context(out=tmp_path, log=lambda line: None)
+    with pytest.raises(InputError) as caught:
+        pipeline.stage_function("render")(ctx)
+    assert caught.value.lines() == [f"{(tmp_path / 'adam').resolve()}: no ADaM datasets found (run `sap adam` first)"]
+    assert not (tmp_path / "tlf").exists()

@@ -42,6 +42,8 @@ def compare_datasets(base: pd.DataFrame, compare: pd.DataFrame, keys: list[str],
     """Compare two frames row by row on `keys` (datacompy.PandasCompare), values within `abs_tol`."""
     import datacompy  # imported here: only this command needs it
 
+    if not keys:
+        raise SapError(Problem("--keys", "no key variable given (e.g. --keys USUBJID,PARAMCD,AVISITN)"))
     problems = [
         Problem(name, "key variable missing", variable=key)
         for name, frame in ((base_name, base), (compare_name, compare))

@@ -64,3 +64,5 @@ def test_compare_cli_exit_codes(tmp_path):
     assert result.exit_code == 1 and "AVAL: 1 unequal value(s)" in result.output
     result = runner.invoke(main, ["compare", str(a), str(b), "--keys", "SUBJ"])
     assert result.exit_code == 1 and "key variable missing" in result.output
+    result = runner.invoke(main, ["compare", str(a), str(b), "--keys", ","])  # no key at all: a user error, not exit 3
+    assert result.exit_code == 1 and "no key variable given" in result.output

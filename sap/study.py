@@ -181,5 +181,7 @@ def load_study(path: str | Path | None = None) -> Study:
         for err in exc.errors():
             key = ".".join(str(part) for part in err["loc"]) or "(top level)"
             message = err["msg"].removeprefix("Value error, ")
-            problems.append(Problem(str(path), message, variable=key, value=err.get("input") if err["type"] != "missing" else None))
+            # a plan-level rule (empty loc) would otherwise quote the whole plan as the value
+            shown = err.get("input") if err["type"] != "missing" and err["loc"] else None
+            problems.append(Problem(str(path), message, variable=key, value=shown))
         raise SpecError(problems) from None

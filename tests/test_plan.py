@@ -53,6 +53,14 @@ def test_impossible_values_are_errors(tmp_path, mutate, fragment):
     assert fragment in str(err.value)
 
 
+def test_plan_level_rule_does_not_quote_the_whole_plan(tmp_path):
+    # the visit check is a rule on the whole plan (empty location): its line must not carry the plan as "value"
+    with pytest.raises(SpecError) as err:
+        load_study(_write_plan(tmp_path, lambda d: d["endpoints"].update({"primary_visit_week": 11})))
+    (line,) = err.value.lines()
+    assert "week 11 is not a scheduled visit" in line and "value" not in line and "studyid" not in line
+
+
 def _dm_row(**changes):
     row = dict(STUDYID="S1", DOMAIN="DM", USUBJID="S1-01-001", SUBJID="001", RFSTDTC="2013-08-05",
                RFENDTC="2013-10-28", RFXSTDTC="2013-08-05", RFXENDTC="2013-10-12", RFICDTC="2013-07-30",

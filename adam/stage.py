@@ -18,6 +18,9 @@ from adam.adlb import derive_adlb
 from adam.adqs import derive_adqs
 from adam.adrs import derive_adrs
 from adam.adsl import derive_adsl
+import pyarrow.parquet as pq
+
+from sap.batches import DEFAULT_BATCH_SUBJECTS, read_subjects, subject_batches, write_dataset_batches
 from sap.datasets import find_datasets, read_dataset, write_dataset
 from sap.errors import Problem, SapError
 from sap.pipeline import RunContext
@@ -73,14 +76,65 @@ def derive_adam(sdtm: Mapping[str, pd.DataFrame], study: Study) -> dict[str, pd.
     return dict(derive_adam_each(sdtm, study))
 
 
-def run_stage(ctx: RunContext) -> dict[str, int]:
+class SubjectSdtm(SdtmFolder):
+    """The SDTM datasets of a folder restricted to some subjects (parquet row filter on USUBJID)."""
+
+    def __init__(self, folder: SdtmFolder, subjects):
+        self.paths = folder.paths
+        self.subjects = subjects
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        path = self.paths[name]
+        if path.suffix.lower() != ".parquet":
+            df = read_dataset(path)
+            return df.loc[df["USUBJID"].isin(self.subjects)].reset_index(drop=True) if "USUBJID" in df.columns else df
+        return read_subjects(path, self.subjects) if "USUBJID" in pq.read_schema(path).names else read_dataset(path)
+
+
+def _batches_of(sources: list[pd.Series], batch_subjects: int) -> list:
+    """Batches over every subject of ADSL and of the source dataset, so that a source record of a subject
+    absent from ADSL still reaches the derivation (which reports it); a missing USUBJID (which no subject
+    filter can select) makes one batch of everything."""
+    subjects = pd.concat(sources, ignore_index=True)
+    return subject_batches(subjects, len(subjects) + 1 if subjects.isna().any() else batch_subjects)
+
+
+def _column(path_by_name: dict, name: str) -> pd.Series:
+    path = path_by_name.get(name)
+    if path is None or path.suffix.lower() != ".parquet" or "USUBJID" not in pq.read_schema(path).names:
+        return pd.Series([], dtype="str")
+    return pq.read_table(path, columns=["USUBJID"]).column("USUBJID").to_pandas()
+
+
+def run_stage(ctx: RunContext, batch_subjects: int = DEFAULT_BATCH_SUBJECTS) -> dict[str, int]:
     """Read `OUT/sdtm`, derive every ADaM dataset, write `OUT/adam/<name>.parquet` and `.xpt` atomically.
-    Each dataset is written as soon as it is derived and then released (peak memory = the largest one).
-    Returns the record count of each dataset."""
+    ADSL and ADAE are derived whole; the BDS datasets ADLB, ADQS and ADRS, whose derivations all work within
+    a subject, are derived `batch_subjects` subjects at a time (`sap.batches`: identical files to one whole
+    derivation; ADRS reads each batch's ADQS back from the written `adqs.parquet`), so peak memory is that
+    of one batch. Returns the record count of each dataset."""
+    sdtm = SdtmFolder(ctx.folder("sdtm"))
+    study, stamp = ctx.study, ctx.stamp
     counts = {}
     with ctx.staging("adam") as folder:
-        for name, df in derive_adam_each(SdtmFolder(ctx.folder("sdtm")), ctx.study):
-            write_dataset(df, folder, ctx.stamp)
-            counts[name.lower()] = len(df)
-            del df  # before the next dataset is derived
+        adsl = apply_spec(derive_adsl(sdtm, study), "adsl")
+        write_dataset(adsl, folder, stamp)
+        counts["adsl"] = len(adsl)
+        adae = apply_spec(derive_adae(sdtm, study, adsl), "adae")
+        write_dataset(adae, folder, stamp)
+        counts["adae"] = len(adae)
+        del adae
+
+        def part(ids) -> pd.DataFrame:
+            return adsl.loc[adsl["USUBJID"].isin(ids)].reset_index(drop=True)
+
+        lb_batches = _batches_of([adsl["USUBJID"], _column(sdtm.paths, "LB")], batch_subjects)
+        counts["adlb"] = write_dataset_batches(
+            (apply_spec(derive_adlb(SubjectSdtm(sdtm, ids), study, part(ids)), "adlb") for ids in lb_batches), folder, stamp)
+        qs_batches = _batches_of([adsl["USUBJID"], _column(sdtm.paths, "QS")], batch_subjects)
+        counts["adqs"] = write_dataset_batches(
+            (derive_adqs(SubjectSdtm(sdtm, ids), study, part(ids)) for ids in qs_batches), folder, stamp)
+        adqs_path = folder / "adqs.parquet"
+        counts["adrs"] = write_dataset_batches(
+            (derive_adrs(SubjectSdtm(sdtm, ids), study, part(ids), adqs=read_subjects(adqs_path, ids)) for ids in qs_batches),
+            folder, stamp)
     return counts

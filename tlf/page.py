@@ -123,13 +123,21 @@ def show_group(group: str) -> None:
     print(group_markdown(group))
 
 
-def show_validation_report() -> None:
-    """Print the validation stage's report (Markdown), or say that it is missing."""
-    run = RunInfo.from_env()
-    path = run.validation_report
+def _print_report(path: Path | None, what: str) -> None:
     if path and path.is_file():
         text = path.read_text(encoding="utf-8")
         # the report's own top-level heading would compete with the page title: demote every heading
         print("\n".join("#" + line if line.startswith("#") else line for line in text.splitlines()))
     else:
-        print(f"*No validation report in this run ({path} not found).*")
+        print(f"*No {what} in this run ({path} not found).*")
+
+
+def show_validation_report() -> None:
+    """Print the validation stage's report (Markdown), or say that it is missing."""
+    _print_report(RunInfo.from_env().validation_report, "validation report")
+
+
+def show_qc_report() -> None:
+    """Print the QC twin's comparison report (`<out>/qc/qc_report.md`, beside the validation folder)."""
+    report = RunInfo.from_env().validation_report
+    _print_report(report.parent.parent / "qc" / "qc_report.md" if report else None, "QC report")

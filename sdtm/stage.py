@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from sap.batches import DEFAULT_BATCH_SUBJECTS, write_dataset_batches
 from sap.datasets import write_dataset
 from sap.pipeline import RunContext
 from sap.specs import apply_spec
@@ -22,7 +23,7 @@ from sdtm.cm import build_cm
 from sdtm.dm import build_dm
 from sdtm.ds import build_ds
 from sdtm.ex import build_ex
-from sdtm.lb import build_lb
+from sdtm.lb import build_lb, check_raw_labs, lab_catalogue
 from sdtm.mh import build_mh
 from sdtm.qs import build_qs
 from sdtm.raw import DomainResult, RawExtract, read_raw_extract
@@ -61,23 +62,69 @@ def build_sdtm(raw: RawExtract, study: Study) -> dict[str, DomainResult]:
     return dict(build_each(raw, study))
 
 
-def run_stage(ctx: RunContext) -> dict[str, int]:
+def subject_raw(raw: RawExtract, subjects: pd.Series, unknown_too: bool, known: pd.Series) -> RawExtract:
+    """The raw extract restricted to the rows of some subjects (raw SUBJECT in `subjects`), plus, when
+    `unknown_too`, the rows of subjects absent from DM (`known`), which the builders reject; raw row
+    numbers (ROW) and the index are kept."""
+    forms = {}
+    for form, df in raw.forms.items():
+        if "SUBJECT" not in df.columns:
+            forms[form] = df
+            continue
+        keep = df["SUBJECT"].isin(subjects)
+        if unknown_too:
+            keep |= ~df["SUBJECT"].isin(known)
+        forms[form] = df.loc[keep]
+    return RawExtract(forms=forms, folder=raw.folder)
+
+
+def build_in_batches(name: str, raw: RawExtract, study: Study, dm: pd.DataFrame, batch_subjects: int,
+                     results: dict[str, DomainResult]) -> Iterator[pd.DataFrame]:
+    """A DM-dependent domain (LB, QS) built for `batch_subjects` DM subjects at a time, in USUBJID order
+    (every derivation of these builders works within a subject: baseline flag, --SEQ, visits), each batch
+    conformed to the spec; the mapped counts and rejected rows of all batches are gathered in `results`."""
+    build = DM_BUILDERS[name]
+    ordered = dm.sort_values("USUBJID", kind="stable")
+    mapped: dict[str, int] = {}
+    rejected = []
+    for start in range(0, max(len(ordered), 1), batch_subjects):
+        part = ordered.iloc[start:start + batch_subjects]
+        result = build(subject_raw(raw, part["SUBJID"], start == 0, dm["SUBJID"]), study, part)
+        for form, count in result.mapped.items():
+            mapped[form] = mapped.get(form, 0) + count
+        if len(result.rejected):
+            rejected.append(result.rejected)
+        yield apply_spec(result.domain, name.lower())
+        empty = result.domain.iloc[:0]
+        del result
+    rejected_all = pd.concat(rejected, ignore_index=True) if rejected else DomainResult(empty, {}).rejected
+    results[name] = DomainResult(domain=empty, mapped=mapped, rejected=rejected_all)
+
+
+def run_stage(ctx: RunContext, batch_subjects: int = DEFAULT_BATCH_SUBJECTS) -> dict[str, int]:
     """Read and check the raw extract, build and conform every domain, reconcile, write `sdtm/`:
     `<domain>.parquet` + `<domain>.xpt`, `reconciliation.csv`, `rejected_records.csv`. Returns the record
     count of each domain and the number of rejected raw rows. Each domain is written into the staging
     folder as soon as it is built and then released (only its counts and rejections are kept for the
-    reconciliation), so peak memory is the raw extract plus the largest domain; a failed reconciliation
-    still discards the whole folder."""
+    reconciliation); LB and QS, the large ones, are built `batch_subjects` subjects at a time
+    (`sap.batches`: the same files as one whole build), so peak memory is the raw extract plus one batch;
+    a failed reconciliation still discards the whole folder."""
     raw = read_raw_extract(ctx.raw_dir, ctx.study)
+    check_raw_labs(raw, *lab_catalogue())  # every lab problem at once, not only those of the first bad batch
     results: dict[str, DomainResult] = {}
     counts: dict[str, int] = {}
     with ctx.staging("sdtm") as folder:
-        for name, result in build_each(raw, ctx.study):
+        dm = build_dm(raw, ctx.study)
+        for name, build in [("DM", lambda: dm), *((n, lambda b=b: b(raw, ctx.study)) for n, b in INDEPENDENT_BUILDERS.items())]:
+            result = build()
             dataset = apply_spec(result.domain, name.lower())
             write_dataset(dataset, folder, ctx.stamp)
             counts[name.lower()] = len(dataset)
             results[name] = replace(result, domain=result.domain.iloc[:0])
             del result, dataset  # before the next domain is built
+        for name in DM_BUILDERS:
+            batches = build_in_batches(name, raw, ctx.study, dm.domain, batch_subjects, results)
+            counts[name.lower()] = write_dataset_batches(batches, folder, ctx.stamp)
         reconciliation, rejected = reconcile(raw, results)
         write_reconciliation(reconciliation, rejected, folder)
     counts["rejected"] = len(rejected)

@@ -49,6 +49,6 @@ def adverse_event_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, st
             .with_body(body,
                        headers=["Subject", "AE No.", "System organ class / Preferred term / Reported term",
                                 "Start day", "End day", "Severity", "Serious", "Related", "Outcome", "TEAE"],
-                       col_widths=[12, 7, 44, 7, 7, 9, 8, 10, 16, 6],
+                       col_widths=[12, 6, 43, 7, 7, 8, 7, 14, 16, 6],  # Related wide enough for "Probably Related" on one line
                        align=["l", "c", "l", "c", "c", "l", "c", "l", "l", "c"])
             .with_footnotes(footnotes))

@@ -86,7 +86,8 @@ def demographics_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
     return (Output.from_spec(spec).with_n(len(adsl))
             .with_body(body, headers=["Subject", "Pop.", "Age", "Sex", "Race", "Weight (kg)", "Height (cm)", "BSA (m2)",
                                       "SLE duration (y)", "Prednisone (mg/day)", "SLEDAI-2K", "BILAG-2004", "PGA"],
-                       col_widths=[14, 4, 4, 4, 6, 6, 6, 5, 7, 8, 6, 6, 4],
+                       # Prednisone wide enough that "(mg/day)" is not broken after the slash
+                       col_widths=[12, 4, 4, 4, 6, 6, 6, 5, 7, 10, 6, 6, 4],
                        align=["l", "c", "c", "c", "l", "c", "c", "c", "c", "c", "c", "c", "c"])
             .with_footnotes(["Pop.: S = safety population, F = full analysis set, C = completers; - = not in it.",
                              "Baseline values: last value on or before the first dose; BSA by Mosteller's formula."]))

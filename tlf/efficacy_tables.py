@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sap.specs import SPECS_DIR
+from sap.specs import SPECS_DIR, load_codelists
 from sap.study import Study, Visit
 from tlf.baseline_tables import ORGAN_GROUPS
 from tlf.catalog import OutputSpec
@@ -26,9 +26,9 @@ from tlf.summaries import CHANGE_HEADERS, CHANGE_WIDTHS, INDENT, change_by_visit
 
 ADRS_VARS = ["USUBJID", "PARAMCD", "AVALC", "AVISITN"]
 INSTRUMENTS_FILE = SPECS_DIR / "raw" / "instruments.yaml"
-# SRI-4 and its three components (ADRS PARAMCD) in the order of the SRI definition (Furie 2009).
-SRI_COMPONENTS = [("SLEDR4", "SLEDAI-2K reduction of 4 or more"), ("BILNW", "No new BILAG-2004 A and at most 1 new B"),
-                  ("PGANW", "No PGA worsening of 0.3 or more"), ("SRI4", "SRI-4")]
+# SRI-4 and its three components (ADRS PARAMCD) in the order of the SRI definition (Furie 2009); their column
+# headers are the PARAM texts of codelist RSPARMCD (sap/specs), not retyped here.
+SRI_COMPONENTS = ["SLEDR4", "BILNW", "PGANW", "SRI4"]
 
 
 def fas_responses(adam: Mapping[str, pd.DataFrame], flag: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -81,15 +81,16 @@ def sri_components_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
     B, PGA worsening < 0.3) and SRI-4 itself by visit, n (%) of the FAS, non-responder imputation."""
     subjects, records = fas_responses(adam, spec.population)
     n = len(subjects)
-    paramcds = [p for p, _ in SRI_COMPONENTS]
+    paramcds = SRI_COMPONENTS
+    params = load_codelists()["RSPARMCD"]
     counts = responders_by_visit(records, n, paramcds, study.post_baseline_visits)
     wide = counts.pivot(index="AVISITN", columns="PARAMCD", values="x").reindex(columns=paramcds)
     body = pd.DataFrame({"visit": [v.visit.title() for v in study.post_baseline_visits]})
     for paramcd in paramcds:
         body[paramcd] = [n_percent(int(x), n) for x in wide[paramcd].to_numpy()]
     return (Output.from_spec(spec).with_n(n)
-            .with_body(body, headers=["Visit", *[label + ", n (%)" for _, label in SRI_COMPONENTS]],
-                       col_widths=[2, 3.2, 3.2, 3.2, 2]))
+            .with_body(body, headers=["Visit", *[f"{params.decode(p)}, n (%)" for p in paramcds]],
+                       col_widths=[2, 3.2, 3.2, 3.2, 3.2]))
 
 
 def _change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study, name: str,

@@ -74,6 +74,7 @@ def plan_values(study) -> dict[str, object]:
         "planned_injections": study.dosing.planned_injections,
         "teae_window_days": study.safety.treatment_emergent_window_days,
         "historical_rate_pct": f"{study.endpoints.historical_response_rate:.0%}",
+        "pga_worsening_limit": f"{study.endpoints.pga_worsening_limit:g}",
         "primary_visit": study.primary_visit.visit.title(),
     }
 

@@ -147,7 +147,7 @@ def sri_sledai_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study
                        col_widths=[14, 6, 5, 6, 5, 6, 6, 6, *[5] * len(thresholds), 16],
                        align=["l", "l", *["c"] * (6 + len(thresholds)), "l"])
             .with_footnotes(["SLEDAI -4: SLEDAI-2K reduction >= 4; BILAG no new: no new BILAG-2004 A and at most one new B; "
-                             "PGA no worse: PGA increase < 0.3; Y = met, N = not met.",
+                             f"PGA no worse: PGA increase < {study.endpoints.pga_worsening_limit:g}; Y = met, N = not met.",
                              "NRI: non-responder imputation (component missing or subject discontinued before the visit)."]))
 
 

@@ -113,3 +113,15 @@ def test_footnotes_quote_the_plan_not_retyped_numbers(study):
     two_cycles = Study.model_validate(plan)
     text = " ".join(Output.from_spec(spec).with_plan_values(plan_values(two_cycles)).footnotes)
     assert "/ 14 planned injections" in text
+
+
+def test_pga_limit_in_footnotes_follows_the_plan(study):
+    from sap.study import Study
+    from tlf.output import Output
+    from tlf.page import plan_values
+
+    plan = study.model_dump()
+    plan["endpoints"]["pga_worsening_limit"] = 0.5  # no "0.3" may survive in the primary table's footnotes
+    changed = Study.model_validate(plan)
+    notes = " ".join(Output.from_spec(load_outputs().get("14.2.1")).with_plan_values(plan_values(changed)).footnotes)
+    assert "PGA worsening < 0.5." in notes and "0.3" not in notes

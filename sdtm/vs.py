@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sap.specs import load_codelists
 from sap.study import Study
 from sdtm.common import sequence_number, study_day
 from sdtm.raw import DomainResult, RawExtract
 from sdtm.subjects import add_subject_reference, edc_date_to_iso, number_text, split_enrolment
 
-# enrolment column -> (VSTESTCD, VSTEST, unit); collected and standard units are the same
+# enrolment column -> (VSTESTCD, unit); collected and standard units are the same. VSTEST is the decode of
+# VSTESTCD in the codelists of sap/specs (not retyped here).
 MEASUREMENTS = {
-    "HEIGHT_CM": ("HEIGHT", "Height", "cm"),
-    "WEIGHT_KG": ("WEIGHT", "Weight", "kg"),
+    "HEIGHT_CM": ("HEIGHT", "cm"),
+    "WEIGHT_KG": ("WEIGHT", "kg"),
 }
 
 
@@ -24,15 +26,16 @@ def build_vs(raw: RawExtract, study: Study) -> DomainResult:
     enrolment, rejected = split_enrolment(raw, study)
     vsdtc = edc_date_to_iso(enrolment["ENROL_DATE"])
     baseline = study.baseline_visit
+    test_names = load_codelists()["VSTESTCD"]
     parts = []
-    for order, (column, (testcd, test, unit)) in enumerate(MEASUREMENTS.items()):
+    for order, (column, (testcd, unit)) in enumerate(MEASUREMENTS.items()):  # two tests, not subjects
         value = enrolment[column]
         parts.append(
             pd.DataFrame(
                 {
                     "SUBJECT": enrolment["SUBJECT"],
                     "VSTESTCD": testcd,
-                    "VSTEST": test,
+                    "VSTEST": test_names.decode(testcd),
                     "VSORRES": number_text(value),
                     "VSORRESU": unit,
                     "VSSTRESC": number_text(value),

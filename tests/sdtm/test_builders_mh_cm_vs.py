@@ -47,3 +47,5 @@ def test_vs_height_weight_at_baseline(raw, study):
         ["IL2SLE01-01-002", 1, "HEIGHT", "172", "cm", 172.0, "cm", 1.0, "WEEK 0", -2],
         ["IL2SLE01-01-002", 2, "WEIGHT", "70.5", "kg", 70.5, "kg", 1.0, "WEEK 0", -2],
     ]
+    # VSTEST is the CDISC test name (C67153) for each code: Height, Weight
+    assert vs[["VSTESTCD", "VSTEST"]].drop_duplicates().values.tolist() == [["HEIGHT", "Height"], ["WEIGHT", "Weight"]]

@@ -23,9 +23,9 @@ from sdtm.cm import build_cm
 from sdtm.dm import build_dm
 from sdtm.ds import build_ds
 from sdtm.ex import build_ex
-from sdtm.lb import build_lb, check_raw_labs, lab_catalogue
+from sdtm.lb import FLOW_FORM, LAB_FORM, build_lb, check_raw_labs, lab_catalogue
 from sdtm.mh import build_mh
-from sdtm.qs import build_qs
+from sdtm.qs import BILAG_FORM, PGA_FORM, SLEDAI_FORM, build_qs
 from sdtm.raw import DomainResult, RawExtract, read_raw_extract
 from sdtm.reconcile import reconcile, write_reconciliation
 from sdtm.vs import build_vs
@@ -44,6 +44,8 @@ DM_BUILDERS: dict[str, Callable[[RawExtract, Study, pd.DataFrame], DomainResult]
     "LB": build_lb,
     "QS": build_qs,
 }
+# The raw forms each of them reads: a batch of subjects without any of these rows adds nothing to the domain.
+DM_BUILDER_FORMS: dict[str, tuple[str, ...]] = {"LB": (LAB_FORM, FLOW_FORM), "QS": (SLEDAI_FORM, BILAG_FORM, PGA_FORM)}
 
 
 def build_each(raw: RawExtract, study: Study) -> Iterator[tuple[str, DomainResult]]:
@@ -78,18 +80,34 @@ def subject_raw(raw: RawExtract, subjects: pd.Series, unknown_too: bool, known: 
     return RawExtract(forms=forms, folder=raw.folder)
 
 
+def _batches(name: str, raw: RawExtract, dm: pd.DataFrame, batch_subjects: int) -> Iterator[tuple[RawExtract, pd.DataFrame]]:
+    """(raw rows, DM rows) of `batch_subjects` DM subjects at a time in USUBJID order, made one at a time;
+    the rows of subjects absent from DM go with the first batch. The builders cannot take a batch without
+    rows (`sdtm.common.edc_date_to_iso` fails on an empty column) and such a batch maps and rejects nothing,
+    so it is left out; when every batch is empty, the whole extract is one batch, as unbatched."""
+    ordered = dm.sort_values("USUBJID", kind="stable")
+    yielded = False
+    for start in range(0, len(ordered), batch_subjects):
+        part = ordered.iloc[start:start + batch_subjects]
+        subset = subject_raw(raw, part["SUBJID"], start == 0, dm["SUBJID"])
+        if any(len(subset[form]) for form in DM_BUILDER_FORMS[name]):
+            yielded = True
+            yield subset, part
+        del subset
+    if not yielded:
+        yield raw, dm
+
+
 def build_in_batches(name: str, raw: RawExtract, study: Study, dm: pd.DataFrame, batch_subjects: int,
                      results: dict[str, DomainResult]) -> Iterator[pd.DataFrame]:
     """A DM-dependent domain (LB, QS) built for `batch_subjects` DM subjects at a time, in USUBJID order
     (every derivation of these builders works within a subject: baseline flag, --SEQ, visits), each batch
     conformed to the spec; the mapped counts and rejected rows of all batches are gathered in `results`."""
     build = DM_BUILDERS[name]
-    ordered = dm.sort_values("USUBJID", kind="stable")
     mapped: dict[str, int] = {}
     rejected = []
-    for start in range(0, max(len(ordered), 1), batch_subjects):
-        part = ordered.iloc[start:start + batch_subjects]
-        result = build(subject_raw(raw, part["SUBJID"], start == 0, dm["SUBJID"]), study, part)
+    for subset, part in _batches(name, raw, dm, batch_subjects):
+        result = build(subset, study, part)
         for form, count in result.mapped.items():
             mapped[form] = mapped.get(form, 0) + count
         if len(result.rejected):

@@ -124,11 +124,31 @@ def show_group(group: str) -> None:
     print(group_markdown(group))
 
 
+ALL_EXPECTATIONS = "## All expectations"  # the section of validation/report.md listing every expectation
+
+
+def report_markdown(text: str) -> str:
+    """A stage report as book Markdown: every heading demoted one level (the report's own top-level heading
+    would compete with the page title), and the validation report's list of every expectation (thousands of
+    rows, 100+ PDF pages) kept out of the PDF, which says where the list is; HTML and DOCX keep it."""
+    lines = ["#" + line if line.startswith("#") else line for line in text.splitlines()]
+    marker = "#" + ALL_EXPECTATIONS
+    if marker not in lines:
+        return "\n".join(lines)
+    cut = lines.index(marker)
+    rows = sum(1 for line in lines[cut:] if line.startswith("| pass ") or line.startswith("| **FAIL** "))
+    return "\n".join([
+        *lines[:cut], "",
+        '::: {.content-visible unless-format="pdf"}', *lines[cut:], "", ":::", "",
+        '::: {.content-visible when-format="pdf"}', marker, "",
+        f"The list of every expectation ({rows:,} rows) is in the HTML book and in `validation/report.md`; "
+        "the summary and every failure are above.", ":::",
+    ])
+
+
 def _print_report(path: Path | None, what: str) -> None:
     if path and path.is_file():
-        text = path.read_text(encoding="utf-8")
-        # the report's own top-level heading would compete with the page title: demote every heading
-        print("\n".join("#" + line if line.startswith("#") else line for line in text.splitlines()))
+        print(report_markdown(path.read_text(encoding="utf-8")))
     else:
         print(f"*No {what} in this run ({path} not found).*")
 

@@ -169,3 +169,17 @@ def test_render_without_adam_is_one_line_error(tmp_path):
         pipeline.stage_function("render")(ctx)
     assert caught.value.lines() == [f"{(tmp_path / 'adam').resolve()}: no ADaM datasets found (run `sap adam` first)"]
     assert not (tmp_path / "tlf").exists()
+
+
+def test_validation_report_lists_every_expectation_except_in_the_pdf():
+    from tlf.page import report_markdown
+
+    report = ("# Validation report\n\n3 expectations on 1 datasets: 2 passed, 1 failed.\n\n## Failures\n\n"
+              "| Dataset | Variable |\n|---|---|\n| DM | AGE |\n\n## All expectations\n\n### DM\n\n"
+              "| Result | Variable |\n|---|---|\n| pass | USUBJID |\n| pass | SEX |\n| **FAIL** | AGE |\n")
+    text = report_markdown(report)
+    # headings demoted one level; the failures stay everywhere
+    assert text.startswith("## Validation report") and "### Failures\n\n| Dataset | Variable |\n|---|---|\n| DM | AGE |" in text
+    hidden, shown = text.split('::: {.content-visible unless-format="pdf"}')[1].split('::: {.content-visible when-format="pdf"}')
+    assert "| pass | USUBJID |" in hidden and "| **FAIL** | AGE |" in hidden and "#### DM" in hidden
+    assert "(3 rows)" in shown and "| pass" not in shown  # 2 pass + 1 FAIL rows counted, none printed

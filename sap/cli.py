@@ -10,7 +10,7 @@ import sys
 import click
 
 from sap import pipeline
-from sap.errors import SapError, ValidationFailed
+from sap.errors import Problem, SapError, ValidationFailed
 
 
 def _report_errors(func):
@@ -163,6 +163,9 @@ def bench(out, sizes, stages):
 
     from sap.bench import BENCH_STAGES, DEFAULT_SIZES, bench as run_bench
 
+    unknown = [s for s in stages if s not in pipeline.STAGES]  # else each would "run" as a failing sub-command, exit 0
+    if unknown:
+        raise SapError([Problem("--stage", f"unknown stage (stages: {', '.join(pipeline.STAGES)})", value=s) for s in unknown])
     click.echo("sap bench: seconds and peak resident memory per stage")
     run_bench(tuple(sizes) or DEFAULT_SIZES, Path(out), stages=tuple(stages) or BENCH_STAGES, log=click.echo)
 

@@ -66,3 +66,10 @@ def test_compare_cli_exit_codes(tmp_path):
     assert result.exit_code == 1 and "key variable missing" in result.output
     result = runner.invoke(main, ["compare", str(a), str(b), "--keys", ","])  # no key at all: a user error, not exit 3
     assert result.exit_code == 1 and "no key variable given" in result.output
+
+
+def test_bench_refuses_an_unknown_stage(tmp_path):
+    result = CliRunner().invoke(main, ["bench", "--stage", "foo", "--subjects", "5", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "error: --stage: unknown stage (stages: simulate, sdtm, adam, validate, qc, render) (value 'foo')" in result.output
+    assert not (tmp_path / "bench").exists()  # nothing was run or written

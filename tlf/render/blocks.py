@@ -136,7 +136,9 @@ def docx_markdown(out: Output, figure_path: Path | None = None, title: bool = Tr
     if out.body is not None:
         parts.append(markdown_table(out))
     if figure_path is not None:
-        parts.append(f"![]({Path(figure_path).as_posix()}){{width=6.5in}}")
+        # the bare file name: pandoc finds it through --resource-path, and DOCX keeps the name (not an
+        # absolute path of this run's folder) as the picture's description, so the bytes do not depend on --out
+        parts.append(f"![]({Path(figure_path).name}){{width=6.5in}}")
     for note in out.all_footnotes + ((out.source,) if out.source else ()):
         parts.append(_md_cell(note))
     return "\n\n".join(parts)

@@ -246,10 +246,11 @@ def book_markdown(chapters: list[Chapter]) -> str:
     return "\n\n".join(f"# {c.title}\n\n{c.markdown}" for c in chapters)
 
 
-def render_docx(chapters: list[Chapter], path: Path, book_title: str, stamp: dt.date) -> Path:
+def render_docx(chapters: list[Chapter], path: Path, book_title: str, stamp: dt.date, figure_dir: Path | None = None) -> Path:
     """The whole book as one DOCX. Its internal file dates come from SOURCE_DATE_EPOCH, which
     `render_book` sets to the plan's date (pandoc would otherwise stamp the wall clock)."""
-    _pandoc(book_markdown(chapters), "docx", ["--standalone", "--toc", "--toc-depth=2", "--metadata", f"title={book_title}"],
+    resources = ["--resource-path", str(figure_dir or path.parent / "figures")]
+    _pandoc(book_markdown(chapters), "docx", ["--standalone", "--toc", "--toc-depth=2", "--metadata", f"title={book_title}", *resources],
             outputfile=str(path))
     return path
 

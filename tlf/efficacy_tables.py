@@ -89,8 +89,8 @@ def sri_components_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
     for paramcd in paramcds:
         body[paramcd] = [n_percent(int(x), n) for x in wide[paramcd].to_numpy()]
     return (Output.from_spec(spec).with_n(n)
-            .with_body(body, headers=["Visit", *[f"{params.decode(p)}, n (%)" for p in paramcds]],
-                       col_widths=[2, 3.2, 3.2, 3.2, 3.2]))
+            .with_body(body, headers=["Visit", *[params.decode(p) for p in paramcds]],  # "n (%)" in a footnote: no 3-line headers
+                       col_widths=[1.6, 3.4, 3.4, 3.4, 3.2]))
 
 
 def _change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study, name: str,

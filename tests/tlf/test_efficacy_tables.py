@@ -69,9 +69,13 @@ def test_sri_by_visit_nri_denominator_and_zero_rows(adam, study):
 
 
 def test_components_keep_zero_columns(adam, study):
-    cells = _cells(sri_components_table(adam, load_outputs().get("14.2.3"), study))
+    out = sri_components_table(adam, load_outputs().get("14.2.3"), study)
+    cells = _cells(out)
     # week 10: SLEDR4 7 of 8 = 87.5%; BILNW, PGANW no records -> 0; SRI4 6/8 = 75.0%
     assert cells["Week 10"] == ["7 (87.5)", "0", "0", "6 (75.0)"]
+    # headers are the ADRS PARAM texts (codelist RSPARMCD), components first, SRI-4 last
+    assert out.headers[0] == "Visit" and out.headers[4] == "SLE Responder Index-4 (SRI-4)"
+    assert out.headers[1].startswith("SLEDAI-2K Reduction >= 4")
 
 
 def test_change_table_wilcoxon_exact_by_hand(adam, study):

@@ -174,9 +174,12 @@ def _read_text_frame(path: Path, form: RawForm, problems: list[Problem]) -> pd.D
     missing = [c for c in form.columns if c not in df.columns]
     for column in missing:
         problems.append(Problem(path.name, "column missing", variable=column))
-    if missing:
+    # A column the contract does not know would not be mapped anywhere: nothing is dropped silently, so it
+    # is an error (add it to sap/specs/raw/forms.yaml, or remove it from the extract).
+    for column in (c for c in df.columns if c not in form.columns):
+        problems.append(Problem(path.name, "column not in the form contract (sap/specs/raw/forms.yaml)", variable=column))
+    if missing or len(df.columns) != len(form.columns):
         return None
-    # Columns beyond the contract are ignored (an EDC may export audit columns); rows are never dropped.
     df = df[list(form.columns)]
     out = {c: df[c].str.strip() for c in form.columns}
     out = {c: s.where(s.ne(""), np.nan) for c, s in out.items()}

@@ -94,6 +94,18 @@ def test_missing_file_and_column_and_all_problems_collected(tmp_path, study):
     assert len(lines) == 3
 
 
+def test_column_outside_the_contract_is_an_error_not_ignored(tmp_path, study):
+    folder = write_extract(tmp_path, extract_rows())
+    ae = pd.read_csv(folder / "adverse_events.csv", dtype=str, keep_default_na=False)
+    ae["AE_COMMENT"] = "seen by GP"
+    ae.to_csv(folder / "adverse_events.csv", index=False)
+    with pytest.raises(InputError) as err:
+        read_raw_extract(folder, study)
+    assert err.value.lines() == [
+        "adverse_events.csv, AE_COMMENT: column not in the form contract (sap/specs/raw/forms.yaml)"
+    ]
+
+
 def test_many_bad_rows_are_capped_with_a_count(tmp_path, study):
     rows = extract_rows()
     template = rows["dosing"][0]

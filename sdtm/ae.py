@@ -8,17 +8,9 @@ import pandas as pd
 
 from sap.study import Study
 from sdtm.common import sequence_number, study_day
-from sdtm.raw import DomainResult, RawExtract
+from sdtm.raw import DomainResult, RawExtract, sdtm_terms
 from sdtm.subjects import add_subject_reference, edc_date_to_iso, split_by_cutoff_and_subject
 
-NY = {"Yes": "Y", "No": "N"}
-AEREL = {
-    "Not related": "NOT RELATED",
-    "Unlikely related": "UNLIKELY RELATED",
-    "Possibly related": "POSSIBLY RELATED",
-    "Probably related": "PROBABLY RELATED",
-    "Definitely related": "RELATED",
-}
 ONGOING = "ONGOING"
 END_OF_STUDY = "END OF STUDY"
 
@@ -46,9 +38,9 @@ def build_ae(raw: RawExtract, study: Study) -> DomainResult:
             "AEBODSYS": ae_raw["AE_SOC"],
             "AESOC": ae_raw["AE_SOC"],
             "AESEV": ae_raw["SEVERITY"].str.upper(),
-            "AESER": ae_raw["SERIOUS"].map(NY),
+            "AESER": sdtm_terms(ae_raw["SERIOUS"], "adverse_events", "SERIOUS"),
             "AEACN": ae_raw["ACTION"].str.upper(),
-            "AEREL": ae_raw["RELATIONSHIP"].map(AEREL),
+            "AEREL": sdtm_terms(ae_raw["RELATIONSHIP"], "adverse_events", "RELATIONSHIP"),
             "AEOUT": ae_raw["OUTCOME"].str.upper(),
             "AESTDTC": edc_date_to_iso(ae_raw["START_DATE"]),
             "AEENDTC": edc_date_to_iso(ae_raw["END_DATE"]),

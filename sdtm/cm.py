@@ -9,7 +9,7 @@ import pandas as pd
 
 from sap.study import Study
 from sdtm.common import sequence_number, study_day
-from sdtm.raw import DomainResult, RawExtract
+from sdtm.raw import DomainResult, RawExtract, sdtm_terms
 from sdtm.subjects import add_subject_reference, edc_date_to_iso, split_enrolment
 
 # enrolment Yes/No column -> CMTRT (= CMDECOD, WHO Drug ingredient name), in CMSEQ order after prednisone
@@ -58,7 +58,7 @@ def build_cm(raw: RawExtract, study: Study) -> DomainResult:
                     "SUBJECT": enrolment["SUBJECT"],
                     "CMDTC": cmdtc,
                     "CMTRT": drug,
-                    "CMOCCUR": enrolment[column].map({"Yes": "Y", "No": "N"}),
+                    "CMOCCUR": sdtm_terms(enrolment[column], "enrolment", column),
                     "CMDOSE": np.nan,
                     "CMDOSU": np.nan,
                     "_ORDER": order,

@@ -8,10 +8,9 @@ import pandas as pd
 
 from sap.study import Study
 from sdtm.common import study_day
-from sdtm.raw import DomainResult, RawExtract
+from sdtm.raw import DomainResult, RawExtract, sdtm_terms
 from sdtm.subjects import after_cutoff, edc_date_to_iso, first_and_last_dose, split_enrolment, subject_reference
 
-SEX = {"Female": "F", "Male": "M"}
 NOT_TREATED_ARMCD = "NOTTRT"
 NOT_TREATED_ARM = "Not Treated"
 
@@ -50,7 +49,7 @@ def build_dm(raw: RawExtract, study: Study) -> DomainResult:
             "SITEID": enrolment["SITE"],
             "AGE": enrolment["AGE"],
             "AGEU": "YEARS",
-            "SEX": enrolment["SEX"].map(SEX),
+            "SEX": sdtm_terms(enrolment["SEX"], "enrolment", "SEX"),
             "RACE": enrolment["RACE"].str.upper(),
             "ETHNIC": enrolment["ETHNICITY"].str.upper(),
             "ARMCD": study.arm.armcd,

@@ -8,21 +8,12 @@ import pandas as pd
 
 from sap.study import Study
 from sdtm.common import sequence_number, study_day
-from sdtm.raw import DomainResult, RawExtract
+from sdtm.raw import DomainResult, RawExtract, sdtm_terms
 from sdtm.subjects import add_subject_reference, edc_date_to_iso, split_by_cutoff_and_subject, split_enrolment
 
 CONSENT = "INFORMED CONSENT OBTAINED"
 MILESTONE = "PROTOCOL MILESTONE"
 DISPOSITION_EVENT = "DISPOSITION EVENT"
-# collected reason -> DSDECOD (NCOMPLT C66727)
-DECOD_BY_REASON = {
-    "Adverse event": "ADVERSE EVENT",
-    "Withdrawal by subject": "WITHDRAWAL BY SUBJECT",
-    "Lost to follow-up": "LOST TO FOLLOW-UP",
-    "Lack of efficacy": "LACK OF EFFICACY",
-    "Physician decision": "PHYSICIAN DECISION",
-    "Other": "OTHER",
-}
 
 
 def build_ds(raw: RawExtract, study: Study) -> DomainResult:
@@ -50,7 +41,7 @@ def build_ds(raw: RawExtract, study: Study) -> DomainResult:
         {
             "SUBJECT": disposition["SUBJECT"],
             "DSTERM": disposition["STATUS"].where(completed, disposition["REASON"]).str.upper(),
-            "DSDECOD": disposition["REASON"].map(DECOD_BY_REASON).where(~completed, "COMPLETED"),
+            "DSDECOD": sdtm_terms(disposition["REASON"], "disposition", "REASON").where(~completed, "COMPLETED"),
             "DSCAT": DISPOSITION_EVENT,
             "DSSTDTC": edc_date_to_iso(disposition["DISPOSITION_DATE"]),
             "_ORDER": 2,

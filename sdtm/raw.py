@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sap.errors import InputError, Problem, SpecError
 from sap.specs import SPECS_DIR
@@ -75,8 +75,15 @@ class RawColumn(_Strict):
     type: RawType
     required: bool = False
     values: list[str] | None = None
+    sdtm: dict[str, str] | None = None  # collected choice -> SDTM controlled term (annotated CRF)
     range: tuple[float, float] | None = None
     visit: bool = False
+
+    @model_validator(mode="after")
+    def _every_choice_mapped(self) -> "RawColumn":
+        if self.sdtm is not None and set(self.sdtm) != set(self.values or []):
+            raise ValueError(f"sdtm mapping keys {sorted(self.sdtm)} differ from the choices {self.values}")
+        return self
 
 
 class RawForm(_Strict):
@@ -99,6 +106,15 @@ def load_forms(path: Path = FORMS_FILE) -> dict[str, RawForm]:
         raise SpecError(Problem(str(path), f"cannot read the forms contract: {exc}".replace("\n", " "))) from None
     except ValidationError as exc:
         raise SpecError([Problem(str(path), e["msg"], variable=".".join(map(str, e["loc"]))) for e in exc.errors()]) from None
+
+
+def sdtm_terms(values: pd.Series, form: str, column: str) -> pd.Series:
+    """The SDTM controlled terms of a collected choice column, from the `sdtm` mapping of the forms
+    contract (values were checked against the choices when the extract was read; blanks stay blank)."""
+    mapping = load_forms()[form].columns[column].sdtm
+    if mapping is None:
+        raise SpecError(Problem(str(FORMS_FILE), "no sdtm mapping for this column", variable=f"{form}.{column}"))
+    return values.map(mapping)
 
 
 @dataclass(frozen=True)

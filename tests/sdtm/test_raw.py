@@ -146,3 +146,14 @@ def test_missing_raw_folder_is_one_line(tmp_path, study):
     with pytest.raises(InputError) as err:
         read_raw_extract(tmp_path / "nowhere", study)
     assert err.value.lines() == [f"{tmp_path / 'nowhere'}: raw extract folder not found (run `sap simulate` or give --raw DIR)"]
+
+
+def test_forms_contract_maps_every_choice_it_maps():
+    from pydantic import ValidationError
+
+    from sdtm.raw import RawColumn, load_forms
+
+    # the annotated-CRF mapping lives in the contract: Definitely related -> RELATED (sponsor AEREL term)
+    assert load_forms()["adverse_events"].columns["RELATIONSHIP"].sdtm["Definitely related"] == "RELATED"
+    with pytest.raises(ValidationError, match="differ from the choices"):
+        RawColumn(type="choice", values=["Yes", "No"], sdtm={"Yes": "Y"})

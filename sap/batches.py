@@ -24,15 +24,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sap.datasets import (
-    DATASET_LABEL_KEY,
-    DATASET_NAME_KEY,
-    LABEL_KEY,
     _as_declared,
     _xpt_columns,
+    labelled_table,
+    parquet_attrs,
     read_parquet,
     write_dataset,
     write_parquet,
@@ -55,21 +53,10 @@ def subject_batches(subjects: pd.Series, size: int = DEFAULT_BATCH_SUBJECTS) -> 
 def read_subjects(path: Path, subjects: np.ndarray) -> pd.DataFrame:
     """The rows of a parquet dataset whose USUBJID is in `subjects`, in file order, with the labels."""
     table = pq.read_table(path, filters=[("USUBJID", "in", list(subjects))])
-    full = read_parquet_attrs(path)
+    full = parquet_attrs(path)
     df = table.to_pandas()
     df.attrs = full
     return df
-
-
-def read_parquet_attrs(path: Path) -> dict:
-    """Dataset name and labels of a parquet dataset, as `sap.datasets.read_parquet` puts them in `attrs`."""
-    schema = pq.read_schema(path)
-    meta = schema.metadata or {}
-    return {
-        "name": meta.get(DATASET_NAME_KEY, path.stem.upper().encode()).decode(),
-        "label": meta.get(DATASET_LABEL_KEY, b"").decode(),
-        "labels": {f.name: f.metadata[LABEL_KEY].decode() for f in schema if f.metadata and LABEL_KEY in f.metadata},
-    }
 
 
 def _common_dtypes(dtypes: list[pd.Series]) -> dict[str, object]:
@@ -168,7 +155,7 @@ def _copy_batches(paths: list[Path], picks: pd.DataFrame, dtypes: dict[str, obje
         for path in paths:
             batch = _conformed(read_parquet(path), dtypes)
             batch.attrs = picks.attrs
-            table = _labelled_table(batch)
+            table = labelled_table(batch)
             if writer is None:
                 schema = table.schema
                 writer = pq.ParquetWriter(parquet, schema, compression="zstd")
@@ -192,14 +179,3 @@ def _copy_batches(paths: list[Path], picks: pd.DataFrame, dtypes: dict[str, obje
         writer.close()
     return rows
 
-
-def _labelled_table(df: pd.DataFrame) -> pa.Table:
-    """The Arrow table `sap.datasets.write_parquet` writes: labels in the field and schema metadata."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    labels = df.attrs.get("labels", {})
-    fields = [field.with_metadata({LABEL_KEY: labels[field.name].encode()}) if field.name in labels else field
-              for field in table.schema]
-    metadata = dict(table.schema.metadata or {})
-    metadata[DATASET_NAME_KEY] = str(df.attrs.get("name", "")).encode()
-    metadata[DATASET_LABEL_KEY] = str(df.attrs.get("label", "")).encode()
-    return table.cast(pa.schema(fields, metadata=metadata))

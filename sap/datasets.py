@@ -28,8 +28,9 @@ _XPT_STAMP = re.compile(rb"\d{2}[A-Z]{3}\d{2}:\d{2}:\d{2}:\d{2}")
 _XPT_OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD"
 
 
-def write_parquet(df: pd.DataFrame, path: Path) -> Path:
-    """Parquet with the dataset label and each variable label in the schema metadata (from `df.attrs`)."""
+def labelled_table(df: pd.DataFrame, default_name: str = "") -> pa.Table:
+    """The Arrow table of a frame with the dataset name and label and each variable label (from
+    `df.attrs`) in the schema metadata."""
     table = pa.Table.from_pandas(df, preserve_index=False)
     labels = df.attrs.get("labels", {})
     fields = [
@@ -37,22 +38,33 @@ def write_parquet(df: pd.DataFrame, path: Path) -> Path:
         for field in table.schema
     ]
     metadata = dict(table.schema.metadata or {})
-    metadata[DATASET_NAME_KEY] = str(df.attrs.get("name", path.stem.upper())).encode()
+    metadata[DATASET_NAME_KEY] = str(df.attrs.get("name", default_name)).encode()
     metadata[DATASET_LABEL_KEY] = str(df.attrs.get("label", "")).encode()
-    table = table.cast(pa.schema(fields, metadata=metadata))
-    pq.write_table(table, path, compression="zstd")
+    return table.cast(pa.schema(fields, metadata=metadata))
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> Path:
+    """Parquet with the dataset label and each variable label in the schema metadata (from `df.attrs`)."""
+    pq.write_table(labelled_table(df, path.stem.upper()), path, compression="zstd")
     return path
+
+
+def parquet_attrs(path: Path, schema: pa.Schema | None = None) -> dict:
+    """Dataset name, dataset label and variable labels of a parquet dataset, from its schema alone (the
+    `attrs` that `read_parquet` attaches)."""
+    schema = schema if schema is not None else pq.read_schema(path)
+    meta = schema.metadata or {}
+    return {
+        "name": meta.get(DATASET_NAME_KEY, path.stem.upper().encode()).decode(),
+        "label": meta.get(DATASET_LABEL_KEY, b"").decode(),
+        "labels": {f.name: f.metadata[LABEL_KEY].decode() for f in schema if f.metadata and LABEL_KEY in f.metadata},
+    }
 
 
 def read_parquet(path: Path) -> pd.DataFrame:
     table = pq.read_table(path)
     df = table.to_pandas()
-    meta = table.schema.metadata or {}
-    df.attrs = {
-        "name": meta.get(DATASET_NAME_KEY, path.stem.upper().encode()).decode(),
-        "label": meta.get(DATASET_LABEL_KEY, b"").decode(),
-        "labels": {f.name: f.metadata[LABEL_KEY].decode() for f in table.schema if f.metadata and LABEL_KEY in f.metadata},
-    }
+    df.attrs = parquet_attrs(path, table.schema)
     return df
 
 

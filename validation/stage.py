@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sap.datasets import DATASET_LABEL_KEY, DATASET_NAME_KEY, LABEL_KEY, find_datasets, read_dataset
+from sap.datasets import find_datasets, parquet_attrs, read_dataset
 from sap.errors import Problem, SapError, SpecError, ValidationFailed
 from sap.specs import SPECS_DIR, list_specs, load_codelists, load_spec
 from validation.cross_checks import POPULATION_FLAGS, RECONCILIATION, References, cross_expectations
@@ -200,7 +200,7 @@ def validate_in_column_groups(name: str, path: Path, references: References | No
     spec = load_spec(name, specs_dir)
     codelists = load_codelists(specs_dir)
     columns = pq.read_schema(path).names
-    attrs = read_dataset_attrs(path)
+    attrs = parquet_attrs(path)
     keys = [k for k in spec.keys if k in columns]
     structure = pd.DataFrame({c: pd.Series([], dtype="float64") for c in columns})
     structure.attrs = attrs
@@ -236,17 +236,6 @@ def release_memory() -> None:
         trim = getattr(ctypes.CDLL(libc), "malloc_trim", None)  # glibc only
         if trim is not None:
             trim(0)
-
-
-def read_dataset_attrs(path: Path) -> dict:
-    """Dataset name, label and variable labels of a parquet file, from its schema alone."""
-    schema = pq.read_schema(path)
-    meta = schema.metadata or {}
-    return {
-        "name": meta.get(DATASET_NAME_KEY, path.stem.upper().encode()).decode(),
-        "label": meta.get(DATASET_LABEL_KEY, b"").decode(),
-        "labels": {f.name: f.metadata[LABEL_KEY].decode() for f in schema if f.metadata and LABEL_KEY in f.metadata},
-    }
 
 
 def failure_problems(outcomes: list[Outcome]) -> list[Problem]:

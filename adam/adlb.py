@@ -12,7 +12,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import pandas as pd
-import yaml
 
 from adam.adsl import sdtm_domain
 from adam.derive._common import require_columns
@@ -30,7 +29,7 @@ from adam.derive.flags import derive_analysis_record_flag, derive_on_treatment_f
 from adam.derive.traceability import derive_traceability
 from adam.derive.visits import derive_analysis_visit
 from sap.errors import InputError, Problem
-from sap.specs import SPECS_DIR, load_codelists
+from sap.specs import load_codelists, load_lab_tests
 from sap.study import Study
 
 LB_VARIABLES = ["STUDYID", "USUBJID", "LBSEQ", "LBTESTCD", "LBCAT", "LBSPEC", "LBSTRESC", "LBSTRESN", "LBSTNRLO",
@@ -44,7 +43,7 @@ PARAMCD_CODELIST = "LBPARMCD"
 def parameter_table() -> pd.DataFrame:
     """LBTESTCD, LBSPEC -> PARAMCD (sap/specs/raw/lab_tests.yaml, labs and flow cytometry) and PARAM (the
     decode of PARAMCD in codelist LBPARMCD)."""
-    tests = yaml.safe_load((SPECS_DIR / "raw" / "lab_tests.yaml").read_text(encoding="utf-8"))
+    tests = load_lab_tests()
     rows = [
         {"LBTESTCD": t["lbtestcd"], "LBSPEC": t["lbspec"], "PARAMCD": t["paramcd"]}
         for t in tests["laboratory"] + tests["flow_cytometry"]

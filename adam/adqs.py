@@ -17,12 +17,9 @@ SELENA-SLEDAI (endpoints.sledai_version: SELENA) is not yet supported and raises
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from adam.derive._common import require_columns
 from adam.derive.baseline import derive_baseline, derive_baseline_flag, derive_change, derive_percent_change
@@ -31,10 +28,9 @@ from adam.derive.flags import derive_analysis_record_flag
 from adam.derive.traceability import derive_traceability
 from adam.derive.visits import derive_analysis_visit
 from sap.errors import InputError, Problem, SpecError
-from sap.specs import SPECS_DIR, apply_spec, load_codelists
+from sap.specs import apply_spec, load_codelists, load_instruments
 from sap.study import Study
 
-INSTRUMENTS_FILE = SPECS_DIR / "raw" / "instruments.yaml"
 
 SLEDAI_TOTAL = "SLEDAI"
 BILAG_GLOBAL = "BILAG"
@@ -42,12 +38,6 @@ QS_COLUMNS = ["STUDYID", "USUBJID", "QSSEQ", "QSTESTCD", "QSCAT", "QSORRES", "QS
 ADSL_COLUMNS = ["USUBJID", "TRTSDT", "TRT01A", "SAFFL", "FASFL"]
 # One assessment of an instrument: the subject's form at one visit on one date.
 ASSESSMENT = ["STUDYID", "USUBJID", "VISITNUM", "QSDTC"]
-
-
-@lru_cache(maxsize=4)
-def load_instruments(path: Path = INSTRUMENTS_FILE) -> dict:
-    """The instrument definitions: SLEDAI-2K descriptor weights, BILAG grade scores, PGA code and range."""
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
 def sledai_weights(instruments: dict | None = None) -> dict[str, int]:

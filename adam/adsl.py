@@ -9,18 +9,16 @@ docstring names the rule. Labels, types and codelists are in `sap/specs/adam/ads
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from adam.derive._common import require_columns
 from adam.derive.dates import impute_iso_dates, parse_iso_dates
 from adam.derive.exposure import derive_treatment_dates, derive_treatment_duration, valid_dose_records
 from adam.derive.flags import derive_exist_flag
 from sap.errors import InputError, Problem
-from sap.specs import SPECS_DIR
+from sap.specs import load_instruments
 from sap.study import Study
 
 DM_VARIABLES = ["STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEU", "SEX", "RACE", "ETHNIC", "COUNTRY", "ARM", "ACTARM"]
@@ -57,12 +55,6 @@ ORGAN_FLAGS = {
 SLE_DIAGNOSIS_PATTERN = "LUPUS ERYTHEMATOSUS"
 DAYS_PER_YEAR = 365.25
 REQUIRED_DOMAINS = ("DM", "EX", "DS", "VS", "MH", "CM", "QS")
-
-
-@lru_cache(maxsize=1)
-def instruments() -> dict:
-    """The instrument definitions (SLEDAI-2K items and organ groups, BILAG-2004 domains and grade scores)."""
-    return yaml.safe_load((SPECS_DIR / "raw" / "instruments.yaml").read_text(encoding="utf-8"))
 
 
 def sdtm_domain(sdtm: dict[str, pd.DataFrame], name: str, columns: list[str]) -> pd.DataFrame:
@@ -278,7 +270,7 @@ def derive_baseline_disease(adsl: pd.DataFrame, qs: pd.DataFrame, study: Study) 
     unless all nine are graded; BBLGABFL = Y if >= 1 domain A or >= 2 domains B (RCT Table 1), N otherwise;
     organ flags (`ORGAN_FLAGS`) = Y if a SLEDAI-2K descriptor of the organ group is PRESENT at baseline, N if
     the group's descriptors were assessed and none is present, missing if not assessed."""
-    spec = instruments()
+    spec = load_instruments()
     sledai, bilag, pga = spec["sledai_2k"], spec["bilag_2004"], spec["pga"]
     base = baseline_records(qs, adsl, "QSDTC", "QSSTRESC", ["USUBJID", "QSTESTCD"], study.baseline_visit.visitnum)
     values = base.assign(_value=pd.to_numeric(base["QSSTRESN"], errors="coerce"))
@@ -318,7 +310,7 @@ def derive_baseline_disease(adsl: pd.DataFrame, qs: pd.DataFrame, study: Study) 
 def derive_full_analysis_flag(adsl: pd.DataFrame, qs: pd.DataFrame, study: Study) -> pd.DataFrame:
     """FASFL (SAP: dosed, with a baseline SLEDAI-2K and at least one post-baseline SLEDAI-2K): Y if SAFFL = Y,
     BSLEDAI is present and QS has a non-missing SLEDAI-2K total after baseline (`post_baseline_mask`)."""
-    total = qs.loc[qs["QSTESTCD"].eq(instruments()["sledai_2k"]["total_testcd"]) & qs["QSSTRESN"].notna()]
+    total = qs.loc[qs["QSTESTCD"].eq(load_instruments()["sledai_2k"]["total_testcd"]) & qs["QSSTRESN"].notna()]
     total = total.merge(adsl[["USUBJID", "TRTSDT"]], on="USUBJID", how="inner")
     after = total.loc[post_baseline_mask(total, total["TRTSDT"], "QSDTC", study.baseline_visit.visitnum), "USUBJID"].unique()
     eligible = adsl["SAFFL"].eq("Y") & adsl["BSLEDAI"].notna() & adsl["USUBJID"].isin(after)

@@ -13,6 +13,7 @@ Text lengths are in bytes of UTF-8, as XPT stores them.
 
 from __future__ import annotations
 
+import copy
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -133,11 +134,30 @@ class DatasetSpec(_Strict):
         return {v.name: v.label for v in self.variables}
 
 
-def _load_yaml(path: Path) -> object:
+def read_yaml(path: Path, missing: str = "file not found") -> object:
+    """A YAML file of the plan; a missing or malformed file is a one-line SpecError naming it."""
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    except FileNotFoundError:
+        raise SpecError(Problem(str(path), missing)) from None
     except yaml.YAMLError as exc:
         raise SpecError(Problem(str(path), f"not valid YAML: {exc}".replace("\n", " "))) from None
+
+
+@lru_cache(maxsize=8)
+def _raw_spec(name: str) -> object:
+    return read_yaml(SPECS_DIR / "raw" / name)
+
+
+def load_instruments() -> dict:
+    """`specs/raw/instruments.yaml` (SLEDAI-2K items, weights and organ groups; BILAG-2004 domains and grade
+    scores; PGA): parsed once per process, returned as a fresh copy so no caller can alter another's."""
+    return copy.deepcopy(_raw_spec("instruments.yaml"))
+
+
+def load_lab_tests() -> dict:
+    """`specs/raw/lab_tests.yaml` (collected test -> LB codes, units and factors, ADLB PARAMCD), as a copy."""
+    return copy.deepcopy(_raw_spec("lab_tests.yaml"))
 
 
 def _validation_problems(path: Path, exc: ValidationError) -> list[Problem]:
@@ -153,7 +173,7 @@ def load_codelists(specs_dir: Path = SPECS_DIR) -> dict[str, Codelist]:
     codelists: dict[str, Codelist] = {}
     problems: list[Problem] = []
     for path in sorted((specs_dir / "codelists").glob("*.yaml")):
-        for i, raw in enumerate(_load_yaml(path) or []):
+        for i, raw in enumerate(read_yaml(path) or []):
             try:
                 cl = Codelist.model_validate(raw)
             except ValidationError as exc:
@@ -176,7 +196,7 @@ def load_spec(name: str, specs_dir: Path = SPECS_DIR) -> DatasetSpec:
     if path is None:
         raise SpecError(Problem(str(specs_dir), f"no spec for dataset {name.upper()}"))
     try:
-        spec = DatasetSpec.model_validate(_load_yaml(path))
+        spec = DatasetSpec.model_validate(read_yaml(path))
     except ValidationError as exc:
         raise SpecError(_validation_problems(path, exc)) from None
     codelists = load_codelists(specs_dir)

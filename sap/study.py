@@ -11,10 +11,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sap.errors import Problem, SpecError
+from sap.specs import read_yaml
 
 PLAN_DIR = Path(__file__).resolve().parent
 DEFAULT_STUDY_FILE = PLAN_DIR / "study.yaml"
@@ -168,12 +168,7 @@ class Study(_Strict):
 def load_study(path: str | Path | None = None) -> Study:
     """Read and validate `study.yaml`; any problem is a SpecError naming the file and the key."""
     path = Path(path) if path else DEFAULT_STUDY_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(Problem(str(path), "plan file not found")) from None
-    except yaml.YAMLError as exc:
-        raise SpecError(Problem(str(path), f"not valid YAML: {exc}".replace("\n", " "))) from None
+    data = read_yaml(path, missing="plan file not found")
     try:
         return Study.model_validate(data)
     except ValidationError as exc:

@@ -6,22 +6,17 @@ All functions are pure and vectorised: frames in, frames or Series out, inputs n
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
 
 from sap.errors import InputError, Problem
-from sap.specs import SPECS_DIR
 from sap.study import Study
 from sdtm.common import edc_date_to_iso, iso_to_date, visit_columns
-from sdtm.raw import REJECTION_COLUMNS, ROW
+from sdtm.raw import REJECTION_COLUMNS, ROW, load_forms
 
-FORMS_FILE = SPECS_DIR / "raw" / "forms.yaml"
 
 REASON_NOT_IN_DM = "subject not in DM"
 REASON_AFTER_CUTOFF = "after data cut-off"
@@ -30,10 +25,8 @@ REASON_NOT_DONE = "assessment not done"
 DM_COLUMNS = ["USUBJID", "RFSTDTC", "RFXSTDTC"]
 
 
-@lru_cache(maxsize=1)
-def _form_files(path: Path = FORMS_FILE) -> dict[str, str]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {name: form["file"] for name, form in data["forms"].items()}
+def _form_files() -> dict[str, str]:
+    return {name: form.file for name, form in load_forms().items()}
 
 
 def form_file(form: str) -> str:

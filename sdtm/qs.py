@@ -17,14 +17,11 @@ gives 25 records).
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from sap.specs import SPECS_DIR, load_codelists
+from sap.specs import load_codelists, load_instruments
 from sap.study import Study
 from sdtm.common import sequence_number, study_day
 from sdtm.findings import (
@@ -46,7 +43,6 @@ from sdtm.findings import (
 )
 from sdtm.raw import REJECTION_COLUMNS, ROW, DomainResult, RawExtract
 
-INSTRUMENTS_FILE = SPECS_DIR / "raw" / "instruments.yaml"
 SLEDAI_FORM, BILAG_FORM, PGA_FORM = "sledai", "bilag", "pga"
 EVALUATOR = "INVESTIGATOR"
 NOT_DONE = "NOT DONE"
@@ -60,16 +56,6 @@ QS_COLUMNS = [
     "STUDYID", "DOMAIN", "USUBJID", "QSSEQ", "QSTESTCD", "QSTEST", "QSCAT", "QSORRES", "QSSTRESC", "QSSTRESN",
     "QSSTAT", "QSBLFL", "QSDRVFL", "QSEVAL", "VISITNUM", "VISIT", "QSDTC", "QSDY",
 ]
-
-
-@lru_cache(maxsize=4)
-def _instruments(path: Path) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def load_instruments(path: Path = INSTRUMENTS_FILE) -> dict:
-    """`instruments.yaml` (a fresh copy of the cached parse, so callers cannot alter the cache)."""
-    return yaml.safe_load(yaml.safe_dump(_instruments(Path(path))))
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -10,10 +10,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sap.errors import Problem, SpecError
+from sap.specs import read_yaml
 
 OUTPUTS_FILE = Path(__file__).resolve().parent.parent / "sap" / "outputs.yaml"
 KIND_LABEL = {"table": "Table", "listing": "Listing", "figure": "Figure"}
@@ -94,12 +94,7 @@ def load_outputs(path: str | Path | None = None) -> Catalogue:
     """Read and validate the output catalogue (default: SAP_OUTPUTS_FILE if set, else sap/outputs.yaml);
     every problem is one SpecError line naming file and key."""
     path = Path(path or os.environ.get("SAP_OUTPUTS_FILE") or OUTPUTS_FILE)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(Problem(str(path), "output catalogue not found")) from None
-    except yaml.YAMLError as exc:
-        raise SpecError(Problem(str(path), f"not valid YAML: {exc}".replace("\n", " "))) from None
+    data = read_yaml(path, missing="output catalogue not found")
     try:
         return Catalogue.model_validate(data)
     except ValidationError as exc:

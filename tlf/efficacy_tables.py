@@ -13,9 +13,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from sap.specs import SPECS_DIR, load_codelists
+from sap.specs import load_codelists, load_instruments
 from sap.study import Study, Visit
 from tlf.baseline_tables import ORGAN_GROUPS
 from tlf.catalog import OutputSpec
@@ -25,7 +24,6 @@ from tlf.stats import mcnemar_exact, format_p, n_percent
 from tlf.summaries import CHANGE_HEADERS, CHANGE_WIDTHS, INDENT, change_by_visit, rate_columns
 
 ADRS_VARS = ["USUBJID", "PARAMCD", "AVALC", "AVISITN"]
-INSTRUMENTS_FILE = SPECS_DIR / "raw" / "instruments.yaml"
 # SRI-4 and its three components (ADRS PARAMCD) in the order of the SRI definition (Furie 2009); their column
 # headers are the PARAM texts of codelist RSPARMCD (sap/specs), not retyped here.
 SRI_COMPONENTS = ["SLEDR4", "BILNW", "PGANW", "SRI4"]
@@ -130,7 +128,7 @@ def organ_groups_at_visit(adqs: pd.DataFrame, subjects: pd.Series, visitnum: flo
     """Per subject assessed at the visit (ADQS SLEDAI-2K descriptor records SLE2K01-SLE2K24 with ANL01FL =
     Y), one boolean column per organ group of sap/specs/raw/instruments.yaml: True if any descriptor of the
     group is PRESENT (the rule of the ADSL baseline organ flags, applied at the visit)."""
-    items = yaml.safe_load(INSTRUMENTS_FILE.read_text(encoding="utf-8"))["sledai_2k"]["items"]
+    items = load_instruments()["sledai_2k"]["items"]
     organ_of = {item["testcd"]: item["organ"] for item in items}
     at = adqs[adqs["ANL01FL"].eq("Y") & adqs["AVISITN"].eq(visitnum) & adqs["PARAMCD"].isin(list(organ_of))
               & adqs["USUBJID"].isin(subjects) & adqs["AVALC"].notna()]

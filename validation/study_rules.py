@@ -26,9 +26,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from sap.specs import SPECS_DIR
+from sap.specs import load_instruments
 from validation.engine import Planned
 
 # SRI-X components (domain.md 4.3, ADRS): X -> the SLEDAI reduction parameter, plus BILAG and PGA.
@@ -41,7 +40,7 @@ CHG_TOLERANCE = 1e-6  # absolute, after the values have been stored as float64
 @lru_cache(maxsize=1)
 def sledai_definition() -> tuple[str, str, dict[str, float]]:
     """(QSCAT, total test code, {descriptor code: weight}) from instruments.yaml."""
-    spec = yaml.safe_load((SPECS_DIR / "raw" / "instruments.yaml").read_text(encoding="utf-8"))["sledai_2k"]
+    spec = load_instruments()["sledai_2k"]
     return spec["qscat"], spec["total_testcd"], {item["testcd"]: float(item["weight"]) for item in spec["items"]}
 
 

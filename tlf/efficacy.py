@@ -19,7 +19,7 @@ from tlf.output import Output
 from tlf.render.figures import new_figure
 from tlf.stats import binomial_test, clopper_pearson, clopper_pearson_bounds, format_p
 
-ADRS_VARS = ["USUBJID", "PARAMCD", "AVALC", "AVISIT", "AVISITN", "ANL01FL"]
+ADRS_VARS = ["USUBJID", "PARAMCD", "AVALC", "AVISIT", "AVISITN", "ANL01FL", "DTYPE"]
 
 
 def _analysis_responses(adam: Mapping[str, pd.DataFrame], flag: str, primary_only: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -43,7 +43,9 @@ def sri_primary_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study:
     at_visit = records[records["PARAMCD"].eq("SRI4") & records["AVISITN"].eq(visit.visitnum)]
     n = len(subjects)
     responders = int(at_visit["AVALC"].eq("Y").sum())
-    observed = len(at_visit)
+    # observed = records derived from collected data (DTYPE missing); ADRS also holds the imputed records
+    # (DTYPE "NRI"), and a FAS subject with no record at all is imputed too, so imputed = N - observed
+    observed = int(at_visit["DTYPE"].isna().sum())
     rate = study.endpoints.historical_response_rate
     confidence = 1 - study.endpoints.alpha
     ci = clopper_pearson(responders, n, confidence) if n else None

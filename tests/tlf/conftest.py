@@ -1,8 +1,11 @@
 """Small hand-made ADaM frames for the TLF tests (the real ADaM is built by the adam stage).
 
 ADSL: 42 subjects, IL2-001..IL2-042; IL2-041 and IL2-042 are outside the FAS and the safety population.
-ADRS (SRI4..SRI8, NRI rows; ANL01FL = Y only at the primary visit, week 10, AVISITN 6):
-  SRI4: subjects 1-36 respond (Y), 37-39 do not (N), 40 has no record, 41-42 (not FAS) respond.
+ADRS (SRI4..SRI8; ANL01FL = Y only at the primary visit, week 10, AVISITN 6), in the production shape:
+every FAS subject has a record at every visit; a record derived from observed data has DTYPE missing, an
+imputed one DTYPE "NRI" with AVALC "N" and NRIREAS (as adam/adrs.py writes them):
+  SRI4: subjects 1-36 respond (Y), 37-39 do not (N, observed), 40 was not assessed at week 10 (imputed:
+  DTYPE NRI, AVALC N), 41-42 (not FAS) respond.
   -> 36 responders / N = 40 FAS; 1 FAS subject without an assessment.
   SRI5..SRI8 at week 10: the first 36 - 4 * (k - 4) subjects respond, i.e. 32, 28, 24, 20.
   Other visits (weeks 2..12): SRI4 responders = 6 * visit number - 6 capped at 36 (0, 6, ..., hence week
@@ -35,15 +38,19 @@ def make_adrs() -> pd.DataFrame:
         for visitnum, sri4 in week_responders.items():
             responders = sri4 - 4 * (k - 4) if visitnum == 6 else max(sri4 - 4 * (k - 4), 0)
             for i in range(1, 43):
-                if i == 40 and visitnum == 6:
-                    continue  # no record: non-responder by imputation
-                respond = i <= responders or i > N_FAS
+                imputed = i == 40 and visitnum == 6  # not assessed at week 10: an NRI record, as ADRS writes it
+                respond = (i <= responders or i > N_FAS) and not imputed
                 records.append({"USUBJID": f"IL2-{i:03d}", "PARAMCD": f"SRI{k}", "AVALC": "Y" if respond else "N",
                                 "AVAL": 1.0 if respond else 0.0, "AVISIT": visit_names[visitnum],
-                                "AVISITN": float(visitnum), "DTYPE": "NRI",
+                                "AVISITN": float(visitnum), "DTYPE": "NRI" if imputed else None,
+                                "NRIREAS": "MISSING COMPONENT" if imputed else None,
+                                "ANL02FL": None if imputed else "Y",
                                 # as in the real ADRS: the primary-analysis flag only at the primary visit
                                 "ANL01FL": "Y" if visitnum == 6 else None})
-    return pd.DataFrame(records)
+    frame = pd.DataFrame(records)
+    for column in ("DTYPE", "NRIREAS", "ANL02FL", "ANL01FL"):  # production dtypes: str with NaN for missing
+        frame[column] = frame[column].astype("str").where(frame[column].notna())
+    return frame
 
 
 def make_adae(n_events: int = 130) -> pd.DataFrame:

@@ -125,3 +125,20 @@ def test_pga_limit_in_footnotes_follows_the_plan(study):
     changed = Study.model_validate(plan)
     notes = " ".join(Output.from_spec(load_outputs().get("14.2.1")).with_plan_values(plan_values(changed)).footnotes)
     assert "PGA worsening < 0.5." in notes and "0.3" not in notes
+
+
+def test_primary_table_on_the_twin_counts_imputed_records(twin_adam, twin_sdtm, study):
+    # Production-shaped ADRS: every FAS subject has a week-10 SRI-4 record, imputed ones with DTYPE NRI.
+    # Expected, from SDTM alone: FAS subjects without a SLEDAI-2K total (QS SLE2K25) at the primary visit are
+    # the imputed non-responders; the twin has 2 (the two discontinuations before week 6, issue 9).
+    adsl = twin_adam["ADSL"]
+    fas = set(adsl.loc[adsl["FASFL"].eq("Y"), "USUBJID"])
+    qs = twin_sdtm["QS"]
+    assessed = set(qs.loc[qs["QSTESTCD"].eq("SLE2K25") & qs["VISITNUM"].eq(study.primary_visit.visitnum)
+                          & qs["QSSTRESN"].notna(), "USUBJID"]) & fas
+    expected_imputed = len(fas) - len(assessed)
+    assert expected_imputed == 2
+    out = sri_primary_table(twin_adam, load_outputs().get("14.2.1"), study)
+    values = dict(zip(out.body["c0"], out.body["c1"]))
+    assert values["  without an assessment (imputed non-responder)"] == str(expected_imputed)
+    assert values["Responders, n/N"] == "35/40"  # README: 35/40 SRI-4 responders at week 10

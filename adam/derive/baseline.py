@@ -9,6 +9,7 @@ API (pure functions; inputs are never mutated; `filter` = boolean Series, functi
 - `post_baseline(dataset, date="ADT", reference="TRTSDT") -> Series[bool]`   default filter of CHG/PCHG/SHIFT1
 - `derive_change(dataset, new_var="CHG", filter=post_baseline)`
 - `derive_percent_change(dataset, new_var="PCHG", filter=post_baseline)`
+      CHG and PCHG exact to the inputs' decimals (integers of the common precision; `decimal_places`)
 - `derive_range_indicator(dataset, source="AVAL", low="ANRLO", high="ANRHI", new_var="ANRIND",
                           signif_digits=15)`                                      admiral derive_var_anrind
 - `derive_shift(dataset, from_var="BNRIND", to_var="ANRIND", new_var="SHIFT1", missing_value="NULL",
@@ -77,14 +78,57 @@ def post_baseline(dataset: pd.DataFrame, date: str = "ADT", reference: str = "TR
     return dataset[date].notna() & dataset[reference].notna() & (dataset[date] > dataset[reference])
 
 
+MAX_DECIMALS = 9  # more decimals than any collected value has; beyond it a value is treated as computed
+
+
+def decimal_places(values: pd.Series | np.ndarray, most: int = MAX_DECIMALS) -> np.ndarray:
+    """Per value, the number of decimals of the decimal it was recorded as: the smallest k <= `most` with
+    value == round(value, k) (0.68 -> 2, 171.0 -> 0, 3.25 -> 2); `most` for values with more (computed
+    values such as 1/3) and 0 for missing ones. Vectorised (a loop over k only)."""
+    x = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype="float64")
+    places = np.full(x.shape, most, dtype="int64")
+    undecided = np.isfinite(x)
+    places[~undecided] = 0
+    for k in range(most + 1):
+        scaled = x * 10.0**k
+        exact = undecided & (np.abs(scaled - np.rint(scaled)) <= 1e-6)
+        places[exact] = k
+        undecided &= ~exact
+    return places
+
+
+def _scaled_integers(value: pd.Series, base: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both operands as integers of their common precision d = the larger of their decimal places, and
+    10**d: value = a / 10**d and base = b / 10**d exactly, so a - b is exact integer arithmetic. A pair
+    that is not a recorded decimal (MAX_DECIMALS places) or too large for exact integers in a double keeps
+    its binary values (scale 1)."""
+    x = np.asarray(pd.to_numeric(value, errors="coerce"), dtype="float64")
+    y = np.asarray(pd.to_numeric(base, errors="coerce"), dtype="float64")
+    places = np.maximum(decimal_places(x), decimal_places(y))
+    scale = 10.0 ** places
+    with np.errstate(invalid="ignore"):
+        representable = (places < MAX_DECIMALS) & (np.fmax(np.abs(x), np.abs(y)) * scale < 2.0**52)
+    scale = np.where(representable, scale, 1.0)
+    a = np.where(representable, np.rint(x * scale), x)
+    b = np.where(representable, np.rint(y * scale), y)
+    return a, b, scale
+
+
 def derive_change(
     dataset: pd.DataFrame, new_var: str = "CHG", source: str = "AVAL", base: str = "BASE", filter: Filter = post_baseline
 ) -> pd.DataFrame:
     """CHG = AVAL - BASE on `filter` records (default: post-baseline), missing elsewhere (admiral
-    `derive_var_chg()` inside `restrict_derivation()`, ad_adlb.R)."""
+    `derive_var_chg()` inside `restrict_derivation()`, ad_adlb.R).
+
+    Exact to the precision of the inputs (SAP: derived values keep the precision of their inputs): both
+    values become integers of their common number of decimals, the integers are subtracted, and the result
+    is the double nearest to the exact decimal difference (0.72 - 0.68 is 0.04 exactly, not
+    0.039999999999999925), so equal changes tie and Wilcoxon ranks are those of the exact values. admiral
+    subtracts binary doubles; the two agree within one unit in the last place."""
     keep = filter_mask(dataset, filter)
+    a, b, scale = _scaled_integers(dataset[source], dataset[base])
     out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
-    out[new_var] = (dataset[source] - dataset[base]).where(keep)
+    out[new_var] = pd.Series((a - b) / scale, index=dataset.index).where(keep)
     return out
 
 
@@ -92,11 +136,15 @@ def derive_percent_change(
     dataset: pd.DataFrame, new_var: str = "PCHG", source: str = "AVAL", base: str = "BASE", filter: Filter = post_baseline
 ) -> pd.DataFrame:
     """PCHG = (AVAL - BASE) / |BASE| * 100 on `filter` records (admiral `derive_var_pchg()`); missing when
-    BASE is 0 (admiral: division by zero gives NA) or missing."""
-    keep = filter_mask(dataset, filter) & dataset[base].ne(0)
+    BASE is 0 (admiral: division by zero gives NA) or missing. Computed as (a - b) * 100 / |b| on the
+    integers of the inputs' common precision (see `derive_change`): one correctly rounded division of exact
+    integers, the double nearest to the exact ratio."""
+    a, b, _ = _scaled_integers(dataset[source], dataset[base])
+    keep = filter_mask(dataset, filter) & pd.Series(b != 0, index=dataset.index)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (a - b) * 100.0 / np.abs(b)
     out = dataset.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
-    denominator = dataset[base].abs().where(dataset[base].ne(0))
-    out[new_var] = ((dataset[source] - dataset[base]) / denominator * 100).where(keep)
+    out[new_var] = pd.Series(ratio, index=dataset.index).where(keep)
     return out
 
 

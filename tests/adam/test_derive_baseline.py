@@ -100,3 +100,17 @@ def test_bnrind_and_shift_with_null_for_missing():
     assert list(got["SHIFT1"]) == ["NORMAL to NORMAL", "NORMAL to HIGH", "NULL to NULL", "NULL to LOW"]
     only_post = derive_shift(got, filter=got["ABLFL"].isna())
     assert list(only_post["SHIFT1"].fillna("-")) == ["-", "NORMAL to HIGH", "-", "NULL to LOW"]
+
+
+def test_change_is_exact_to_the_inputs_decimals():
+    from adam.derive.baseline import decimal_places
+
+    # C3 0.72 and 0.76 against baselines 0.68 and 0.72: both changes are +0.04 exactly, so they must tie
+    # (binary subtraction gives 0.039999999999999925 and 0.040000000000000036)
+    data = pd.DataFrame({"AVAL": [0.72, 0.76, 12.0, 0.3], "BASE": [0.68, 0.72, 10.0, 0.1],
+                         "ADT": pd.to_datetime(["2014-02-01"] * 4), "TRTSDT": pd.to_datetime(["2014-01-01"] * 4)})
+    got = derive_percent_change(derive_change(data))
+    assert got["CHG"].tolist() == [0.04, 0.04, 2.0, 0.2]  # the doubles nearest 0.04, 0.04, 2, 0.2
+    # PCHG: 0.04 / 0.68 * 100 = 100 * 4 / 68 = 5.882352941...; 2 / 10 * 100 = 20; 0.2 / 0.1 * 100 = 200 exactly
+    assert got["PCHG"].tolist() == [400 / 68, 400 / 72, 20.0, 200.0]
+    assert decimal_places(pd.Series([0.68, 171.0, 3.25, np.nan, 1 / 3])).tolist() == [2, 0, 2, 0, 9]

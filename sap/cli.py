@@ -10,6 +10,7 @@ import sys
 import click
 
 from sap import pipeline
+from sap.environment import lock_warning
 from sap.errors import Problem, SapError, ValidationFailed
 
 
@@ -67,6 +68,9 @@ def run(out, study_file, subjects, seed, raw, allow_invalid):
     ctx = pipeline.make_context(out=out, raw=raw, subjects=subjects, seed=seed, study_file=study_file, allow_invalid=allow_invalid)
     source = f"raw extract {raw}" if raw else f"synthetic twin ({subjects} subjects, seed {seed})"
     click.echo(f"sap run: {ctx.study.study.studyid} from {source} into {out}/")
+    warning = lock_warning()
+    if warning:
+        click.echo(warning, err=True)
     pipeline.run_all(ctx)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import sap
 from sap.datasets import write_json
+from sap.environment import lock_sha256, output_versions
 from sap.study import Study, load_study
 
 DEFAULT_SEED = 20130801
@@ -151,7 +152,8 @@ def run_id(ctx: RunContext) -> str:
 
 
 def write_manifest(ctx: RunContext) -> dict:
-    """`output/manifest.json`: sha256 of every output file, the inputs, package version and git commit."""
+    """`output/manifest.json`: sha256 of every output file, the inputs, package version, git commit, the
+    versions of the packages that shape output bytes and the sha256 of requirements.lock."""
     files = {
         str(path.relative_to(ctx.out)): _sha256(path)
         for path in sorted(ctx.out.rglob("*"))
@@ -162,6 +164,8 @@ def write_manifest(ctx: RunContext) -> dict:
         "package_version": sap.__version__,
         "git_commit": _git_commit(),
         "python": sys.version.split()[0],
+        "versions": output_versions(),
+        "lock_sha256": lock_sha256(),
         "inputs": {
             "raw": str(ctx.raw) if ctx.raw else None,
             "twin": None if ctx.raw else {"seed": ctx.seed, "subjects": ctx.subjects},

@@ -10,20 +10,6 @@ def study():
     return load_study()
 
 
-def _shared_reference():
-    """`shared/` lies beside the repository (CI clones main with shared/ beside it)."""
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    for candidate in (root.parent / "shared", Path("/work/shared")):
-        if (candidate / "reference" / "cdiscpilot01").is_dir():
-            return candidate / "reference" / "cdiscpilot01"
-    return root.parent / "shared" / "reference" / "cdiscpilot01"
-
-
-PILOT_REFERENCE = _shared_reference()
-
-
 @pytest.fixture(scope="session")
 def twin_run(tmp_path_factory):
     """The synthetic twin (default seed, 40 subjects) run once through simulate -> SDTM -> ADaM: the output

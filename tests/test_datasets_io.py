@@ -4,9 +4,9 @@ import datetime as dt
 
 import pandas as pd
 import pyreadstat
+import pytest
 
 from sap.datasets import read_dataset, write_dataset
-from tests.conftest import PILOT_REFERENCE
 
 
 def _frame():
@@ -56,10 +56,24 @@ def test_xpt_bytes_are_reproducible_and_stamped_with_plan_date(tmp_path):
     assert b"31OCT15:00:00:00" in first[:800]
 
 
-def test_windows_1252_xpt_is_read():
-    # the CDISC pilot's ts.xpt holds a cp1252 right single quote (byte 0x92) in TSVAL
-    ts = read_dataset(PILOT_REFERENCE / "sdtm" / "ts.xpt")
-    assert "Patients with Probable Mild to Moderate Alzheimer\u2019s Disease" in set(ts["TSVAL"])
+def test_windows_1252_xpt_is_read(tmp_path):
+    # Older SAS sessions wrote Windows-1252: the CDISC pilot's ts.xpt holds this TSVAL with a right single
+    # quote stored as the one byte 0x92 (not valid UTF-8). Write the text with a one-byte stand-in for the
+    # quote, then put the cp1252 byte in its place (same length, so the XPT layout is unchanged).
+    text = "Patients with Probable Mild to Moderate Alzheimer\u2019s Disease"
+    df = pd.DataFrame({"TSPARMCD": ["INDIC", "TITLE"], "TSVAL": [text.replace("\u2019", "|"), "plain ASCII"]})
+    df.attrs = {"name": "TS", "label": "Trial Summary", "labels": {"TSPARMCD": "Trial Summary Parameter Short Name",
+                "TSVAL": "Parameter Value"}}
+    write_dataset(df, tmp_path, dt.date(2015, 10, 31))
+    path = tmp_path / "ts.xpt"
+    data = path.read_bytes()
+    assert data.count(b"|") == 1
+    path.write_bytes(data.replace(b"|", b"\x92"))
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")
+    ts = read_dataset(path)
+    assert ts["TSVAL"].tolist() == [text, "plain ASCII"]
+    assert ts.attrs["labels"]["TSVAL"] == "Parameter Value"
 
 
 def test_date_column_without_any_value_stays_numeric(tmp_path):
@@ -71,4 +85,4 @@ def test_date_column_without_any_value_stays_numeric(tmp_path):
     back, meta = pyreadstat.read_xport(str(tmp_path / "adxx.xpt"))
     assert back["DTHDT"].isna().all()
     assert meta.readstat_variable_types["DTHDT"] == "double"
-    assert meta.original_variable_types["DTHDT"] == "DATE9"
+    assert meta.original_variable_types["DTHDT"] == "DATE9."  # pyreadstat >= 1.3 reports the format with its period

@@ -8,19 +8,16 @@ from pathlib import Path
 
 import pytest
 
+import sdtm.twin  # noqa: F401  (a broken twin must fail this module, not skip it)
+from adam.adqs import derive_adqs
+from adam.adrs import derive_adrs
+from adam.adsl import derive_adsl
 from sap.datasets import read_dataset
 from sap.pipeline import make_context, run_stage
-
-pytest.importorskip("sdtm.twin")
-pytest.importorskip("adam.adsl")
 
 
 @pytest.fixture(scope="module")
 def efficacy(tmp_path_factory):
-    from adam.adqs import derive_adqs
-    from adam.adrs import derive_adrs
-    from adam.adsl import derive_adsl
-
     out = tmp_path_factory.mktemp("twin")
     ctx = make_context(out=out, log=lambda line: None)
     run_stage(ctx, "simulate")

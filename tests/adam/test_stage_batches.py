@@ -7,8 +7,6 @@ import pytest
 from adam.stage import run_stage as run_adam
 from sap.pipeline import make_context, run_stage
 
-pytest.importorskip("sdtm.twin")
-
 
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory):

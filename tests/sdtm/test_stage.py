@@ -10,6 +10,7 @@ from sap.pipeline import make_context
 from sap.specs import load_spec
 from sdtm.raw import DomainResult, read_raw_extract
 from sdtm.reconcile import ReconciliationError, reconcile
+from sdtm import twin
 from sdtm.stage import build_sdtm, run_stage
 from tests.sdtm.raw_extract import write_extract
 
@@ -95,7 +96,6 @@ def test_unbalanced_builder_is_an_error(tmp_path, study):
 
 
 def test_twin_end_to_end_balances(tmp_path):
-    twin = pytest.importorskip("sdtm.twin")
     ctx = make_context(out=tmp_path, subjects=40, log=lambda line: None)
     twin.run_stage(ctx)
     counts = run_stage(ctx)

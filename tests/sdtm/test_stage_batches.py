@@ -31,7 +31,6 @@ def test_a_batch_without_records_is_left_out(tmp_path):
 
 
 def test_batches_of_seven_twin_subjects_give_the_same_domains(tmp_path):
-    pytest.importorskip("sdtm.twin")
     ctx = make_context(out=tmp_path, log=lambda line: None)
     run_named_stage(ctx, "simulate")
     whole = run_stage(ctx)  # 40 subjects: one batch

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from adam.adsl import sdtm_domain
 from adam.derive._common import require_columns
+from adam.derive.categories import derive_vars_query, query_table
 from adam.derive.dates import derive_analysis_date, derive_duration, derive_study_day
 from adam.derive.flags import derive_occurrence_flags, derive_treatment_emergent_flag
+from adam.derive.merge import derive_vars_merged, sdtm_domain
 from sap.errors import InputError, Problem
 from sap.specs import SPECS_DIR
 from sap.study import Study
@@ -38,17 +39,6 @@ def customised_queries() -> list[dict]:
     return yaml.safe_load((SPECS_DIR / "queries.yaml").read_text(encoding="utf-8"))["customised_queries"]
 
 
-def merge_adsl(ae: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
-    """AE records with the ADSL subject variables (admiral `derive_vars_merged`). An AE of a subject absent
-    from ADSL is an input error, one line per event, never a silent drop."""
-    require_columns(adsl, ADSL_VARIABLES, where="ADSL")
-    orphans = ae.loc[~ae["USUBJID"].isin(adsl["USUBJID"])]
-    if len(orphans):
-        raise InputError([Problem("SDTM AE", "subject not in ADSL", row=f"{r.USUBJID}/AESEQ {r.AESEQ}", variable="USUBJID", value=r.USUBJID)
-                          for r in orphans.itertuples()])
-    return ae.merge(adsl[ADSL_VARIABLES], on="USUBJID", how="left", validate="many_to_one")
-
-
 def derive_severity_and_causality(adae: pd.DataFrame) -> pd.DataFrame:
     """ASEV = AESEV, ASEVN 1/2/3 for MILD/MODERATE/SEVERE; AREL = AEREL; ARELFL = Y if AREL is one of
     `RELATED` or missing (conservative: an unassessed causality counts as related), N otherwise."""
@@ -60,38 +50,29 @@ def derive_severity_and_causality(adae: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def derive_customised_queries(adae: pd.DataFrame) -> pd.DataFrame:
-    """CQxxNAM = the query name when AEDECOD (case-insensitive) is one of its preferred terms, else missing
-    (ADaM OCCDS 1.1 section 3.2.5 customised queries)."""
-    out = adae.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
-    decod = adae["AEDECOD"].str.casefold()
-    for query in customised_queries():
-        terms = [term.casefold() for term in query["preferred_terms"]]
-        out[f"{query['id']}NAM"] = pd.Series(query["name"], index=adae.index, dtype="str").where(decod.isin(terms))
-    return out
-
-
 def derive_adae(sdtm: dict[str, pd.DataFrame], study: Study, adsl: pd.DataFrame | None = None) -> pd.DataFrame:
     """ADAE from SDTM AE and ADSL (the template; see the module docstring)."""
     if adsl is None:
         raise InputError(Problem("ADAE", "ADSL is required to derive ADAE"))
     ae = sdtm_domain(sdtm, "AE", AE_REQUIRED)
+    require_columns(adsl, ADSL_VARIABLES, where="ADSL")
     te_only = lambda df: df["TRTEMFL"].eq("Y")  # noqa: E731  occurrence flags count treatment-emergent AEs
     return (
         ae[[c for c in AE_VARIABLES if c in ae.columns]]
-        .pipe(merge_adsl, adsl)
+        .pipe(derive_vars_merged, dataset_add=adsl[ADSL_VARIABLES], by_vars=["USUBJID"], require_match="SDTM AE", key_vars=["AESEQ"])
         .assign(TRTA=lambda df: df["TRT01A"])
-        .pipe(derive_analysis_date, "AESTDTC", "ASTDT", "ASTDTF", highest_imputation="M", date_imputation="first",
-              min_dates=["TRTSDT"], where="AE")
-        .pipe(derive_analysis_date, "AEENDTC", "AENDT", "AENDTF", highest_imputation="M", date_imputation="last",
-              max_dates=["DTHDT", "EOSDT"], where="AE")
-        .pipe(derive_study_day, "ASTDT", "TRTSDT", "ASTDY")
-        .pipe(derive_study_day, "AENDT", "TRTSDT", "AENDY")
-        .pipe(derive_duration, "ASTDT", "AENDT", "ADURN", "ADURU")
-        .pipe(derive_treatment_emergent_flag, end_window=study.safety.treatment_emergent_window_days)
+        .pipe(derive_analysis_date, dtc="AESTDTC", new_var="ASTDT", flag_var="ASTDTF", highest_imputation="M",
+              date_imputation="first", min_dates=["TRTSDT"], where="AE")
+        .pipe(derive_analysis_date, dtc="AEENDTC", new_var="AENDT", flag_var="AENDTF", highest_imputation="M",
+              date_imputation="last", max_dates=["DTHDT", "EOSDT"], where="AE")
+        .pipe(derive_study_day, source_var="ASTDT", reference_var="TRTSDT", new_var="ASTDY")
+        .pipe(derive_study_day, source_var="AENDT", reference_var="TRTSDT", new_var="AENDY")
+        .pipe(derive_duration, start_date="ASTDT", end_date="AENDT", new_var="ADURN", new_var_unit="ADURU", unit_text="DAYS")
+        .pipe(derive_treatment_emergent_flag, start_date="ASTDT", end_date="AENDT", trt_start_date="TRTSDT",
+              trt_end_date="TRTEDT", end_window=study.safety.treatment_emergent_window_days)
         .pipe(derive_severity_and_causality)
-        .pipe(derive_occurrence_flags, order=["ASTDT", "AESEQ"], filter=te_only)
-        .pipe(derive_customised_queries)
+        .pipe(derive_occurrence_flags, order=["ASTDT", "AESEQ"], filter_add=te_only)
+        .pipe(derive_vars_query, dataset_queries=query_table(customised_queries()))
         .drop(columns=["EOSDT", "DTHDT"])
         .sort_values(["USUBJID", "AESEQ"], kind="stable")
         .reset_index(drop=True)

@@ -13,11 +13,9 @@ from functools import lru_cache
 
 import pandas as pd
 
-from adam.adsl import sdtm_domain
-from adam.derive._common import require_columns
+from adam.derive._common import desc, require_columns
 from adam.derive.baseline import (
     derive_baseline,
-    derive_baseline_flag,
     derive_change,
     derive_percent_change,
     derive_range_indicator,
@@ -25,7 +23,8 @@ from adam.derive.baseline import (
     post_baseline,
 )
 from adam.derive.dates import derive_analysis_date, derive_study_day
-from adam.derive.flags import derive_analysis_record_flag, derive_on_treatment_flag
+from adam.derive.flags import derive_extreme_flag, derive_on_treatment_flag
+from adam.derive.merge import derive_vars_merged, sdtm_domain
 from adam.derive.traceability import derive_traceability
 from adam.derive.visits import derive_analysis_visit
 from sap.errors import InputError, Problem
@@ -70,48 +69,46 @@ def derive_parameter(lb: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def merge_adsl(adlb: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
-    """LB records with the ADSL subject variables; a record of a subject absent from ADSL is an input error."""
-    require_columns(adsl, ADSL_VARIABLES, where="ADSL")
-    orphans = adlb.loc[~adlb["USUBJID"].isin(adsl["USUBJID"])]
-    if len(orphans):
-        raise InputError([Problem("SDTM LB", "subject not in ADSL", row=f"{r.USUBJID}/LBSEQ {r.LBSEQ}", variable="USUBJID", value=r.USUBJID)
-                          for r in orphans.itertuples()])
-    return adlb.merge(adsl[ADSL_VARIABLES], on="USUBJID", how="left", validate="many_to_one")
-
-
 def derive_adlb(sdtm: dict[str, pd.DataFrame], study: Study, adsl: pd.DataFrame | None = None) -> pd.DataFrame:
     """ADLB from SDTM LB and ADSL (the template; see the module docstring).
 
-    Study decisions: a sample on the first-dose day is pre-dose (the plan's baseline window ends on day 1),
-    so it can be baseline and is never on treatment; on-treatment extends to TRTEDT + the plan's
-    treatment-emergent window (30 days) so that the week-12 visit, 16 days after the last planned dose,
-    counts; SHIFT1 is given on post-baseline records only."""
+    Study decisions, all stated in the chain below: baseline = the last record with a result dated on or
+    before TRTSDT (by ADT, VISITNUM, LBSEQ; a sample on the first-dose day is pre-dose, the plan's baseline
+    window ends on day 1), so it can be baseline and is never on treatment; CHG/PCHG/SHIFT1 on
+    post-baseline records (ADT > TRTSDT); on-treatment extends to TRTEDT + the plan's treatment-emergent
+    window (30 days) so that the week-12 visit, 16 days after the last planned dose, counts; ANL01FL = per
+    analysis visit, among baseline or on-treatment records with a result, the one closest to the target
+    day, then the later date, then the higher LBSEQ (admiral's ad_adlb.R takes the last record instead)."""
     if adsl is None:
         raise InputError(Problem("ADLB", "ADSL is required to derive ADLB"))
     lb = sdtm_domain(sdtm, "LB", LB_REQUIRED)
+    require_columns(adsl, ADSL_VARIABLES, where="ADSL")
     every_record = lambda df: pd.Series(True, index=df.index)  # noqa: E731  all samples are pre-dose on day 1
-    baseline_or_on_treatment = lambda df: df["ABLFL"].eq("Y") | df["ONTRTFL"].eq("Y")  # noqa: E731
+    baseline_candidate = lambda df: df["AVAL"].notna() & df["ADT"].notna() & (df["ADT"] <= df["TRTSDT"])  # noqa: E731
+    analysed = lambda df: (df["ABLFL"].eq("Y") | df["ONTRTFL"].eq("Y")) & df["AVISITN"].notna() & df["AVAL"].notna()  # noqa: E731
     return (
         lb[[c for c in LB_VARIABLES if c in lb.columns]]
         .pipe(derive_parameter)
-        .pipe(merge_adsl, adsl)
+        .pipe(derive_vars_merged, dataset_add=adsl[ADSL_VARIABLES], by_vars=["USUBJID"], require_match="SDTM LB", key_vars=["LBSEQ"])
         .assign(TRTA=lambda df: df["TRT01A"], AVAL=lambda df: df["LBSTRESN"], ANRLO=lambda df: df["LBSTNRLO"],
                 ANRHI=lambda df: df["LBSTNRHI"])
-        .pipe(derive_analysis_date, "LBDTC", "ADT", where="LB")
-        .pipe(derive_study_day, "ADT", "TRTSDT", "ADY")
-        .pipe(derive_analysis_visit, study.visits)
+        .pipe(derive_analysis_date, dtc="LBDTC", new_var="ADT", where="LB")
+        .pipe(derive_study_day, source_var="ADT", reference_var="TRTSDT", new_var="ADY")
+        .pipe(derive_analysis_visit, windows=study.visits)
         .assign(AWU=lambda df: pd.Series("DAYS", index=df.index, dtype="str").where(df["AVISITN"].notna()))
-        .pipe(derive_baseline_flag, order=["ADT", "VISITNUM", "LBSEQ"])
-        .pipe(derive_baseline)
-        .pipe(derive_change)
-        .pipe(derive_percent_change)
-        .pipe(derive_range_indicator)
-        .pipe(derive_baseline, source="ANRIND", new_var="BNRIND")
-        .pipe(derive_shift, filter=post_baseline)
-        .pipe(derive_on_treatment_flag, end_window=study.safety.treatment_emergent_window_days, pre_dose=every_record)
-        .pipe(derive_analysis_record_flag, seq="LBSEQ", filter=baseline_or_on_treatment)
-        .pipe(derive_traceability, "LB", "LBSTRESN", "LBSEQ")
+        .pipe(derive_extreme_flag, by_vars=["USUBJID", "PARAMCD"], order=["ADT", "VISITNUM", "LBSEQ"], new_var="ABLFL",
+              mode="last", filter_add=baseline_candidate)
+        .pipe(derive_baseline, by_vars=["USUBJID", "PARAMCD"], source_var="AVAL", new_var="BASE")
+        .pipe(derive_change, filter_add=post_baseline)
+        .pipe(derive_percent_change, filter_add=post_baseline)
+        .pipe(derive_range_indicator, source_var="AVAL", low_var="ANRLO", high_var="ANRHI", new_var="ANRIND")
+        .pipe(derive_baseline, by_vars=["USUBJID", "PARAMCD"], source_var="ANRIND", new_var="BNRIND")
+        .pipe(derive_shift, filter_add=post_baseline)
+        .pipe(derive_on_treatment_flag, ref_end_date="TRTEDT", ref_end_window=study.safety.treatment_emergent_window_days,
+              filter_pre_timepoint=every_record)
+        .pipe(derive_extreme_flag, by_vars=["USUBJID", "PARAMCD", "AVISITN"], order=["AWTDIFF", desc("ADT"), desc("LBSEQ")],
+              new_var="ANL01FL", mode="first", filter_add=analysed)
+        .pipe(derive_traceability, domain="LB", source_var="LBSTRESN", seq_var="LBSEQ")
         .drop(columns=["LBSTRESN", "LBSTNRLO", "LBSTNRHI", "LBCAT"])
         .sort_values(["USUBJID", "PARAMCD", "ADT", "LBSEQ"], kind="stable")
         .reset_index(drop=True)

@@ -21,10 +21,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from adam.derive._common import require_columns
-from adam.derive.baseline import derive_baseline, derive_baseline_flag, derive_change, derive_percent_change
+from adam.derive._common import desc, require_columns
+from adam.derive.baseline import derive_baseline, derive_change, derive_percent_change, post_baseline
 from adam.derive.dates import derive_analysis_date, derive_study_day
-from adam.derive.flags import derive_analysis_record_flag
+from adam.derive.flags import derive_extreme_flag
+from adam.derive.merge import derive_vars_merged
 from adam.derive.traceability import derive_traceability
 from adam.derive.visits import derive_analysis_visit
 from sap.errors import InputError, Problem, SpecError
@@ -197,11 +198,8 @@ def merge_adsl(dataset: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
     """Subject variables from ADSL (TRTA = TRT01A, single-period trial). Records of subjects absent from
     ADSL are an InputError (they cannot be timed against first dose)."""
     require_columns(adsl, ADSL_COLUMNS, "ADSL")
-    subjects = adsl[ADSL_COLUMNS].rename(columns={"TRT01A": "TRTA"})
-    unknown = ~dataset["USUBJID"].isin(subjects["USUBJID"])
-    if unknown.any():
-        raise InputError([Problem("QS", "subject not in ADSL", row=s, variable="USUBJID", value=s) for s in sorted(dataset.loc[unknown, "USUBJID"].unique())])
-    merged = dataset.merge(subjects, on="USUBJID", how="left", validate="many_to_one")
+    new_vars = {("TRTA" if c == "TRT01A" else c): c for c in ADSL_COLUMNS if c != "USUBJID"}
+    merged = derive_vars_merged(dataset, dataset_add=adsl, by_vars=["USUBJID"], new_vars=new_vars, require_match="QS").reset_index(drop=True)
     merged["TRTSDT"] = merged["TRTSDT"].astype("datetime64[s]")
     return merged
 
@@ -223,21 +221,29 @@ def derive_adqs(sdtm: dict[str, pd.DataFrame], study: Study, adsl: pd.DataFrame)
     instruments = load_instruments()
     check_qs(qs, instruments)
     crit_threshold = min(study.endpoints.sri_thresholds)
+    # Study choices: baseline = last assessment with a value dated on or before first dose (by ADT, VISITNUM,
+    # ASEQ); CHG/PCHG on post-baseline records; ANL01FL = per analysis visit the record with a value closest to
+    # the target day, then the later date, then the higher ASEQ.
+    baseline_candidate = lambda df: df["AVAL"].notna() & df["ADT"].notna() & (df["ADT"] <= df["TRTSDT"])  # noqa: E731
+    analysed = lambda df: df["AVISITN"].notna() & df["AVAL"].notna()  # noqa: E731
+    by_param = ["USUBJID", "PARAMCD"]
     adqs = (
         derive_score_records(qs, instruments)
         .pipe(merge_adsl, adsl)
         .pipe(derive_parameter_names)
-        .pipe(derive_analysis_date, "QSDTC", "ADT", where="QS")
-        .pipe(derive_study_day, "ADT", "TRTSDT", "ADY")
-        .pipe(derive_analysis_visit, study.visits)
+        .pipe(derive_analysis_date, dtc="QSDTC", new_var="ADT", where="QS")
+        .pipe(derive_study_day, source_var="ADT", reference_var="TRTSDT", new_var="ADY")
+        .pipe(derive_analysis_visit, windows=study.visits)
         .pipe(derive_sequence, ["PARAMN", "ADT", "VISITNUM"])
-        .pipe(derive_baseline_flag, order=["ADT", "VISITNUM", "ASEQ"])
-        .pipe(derive_baseline, source="AVAL", new_var="BASE")
-        .pipe(derive_baseline, source="AVALC", new_var="BASEC")
-        .pipe(derive_change)
-        .pipe(derive_percent_change)
+        .pipe(derive_extreme_flag, by_vars=by_param, order=["ADT", "VISITNUM", "ASEQ"], new_var="ABLFL", mode="last",
+              filter_add=baseline_candidate)
+        .pipe(derive_baseline, by_vars=by_param, source_var="AVAL", new_var="BASE")
+        .pipe(derive_baseline, by_vars=by_param, source_var="AVALC", new_var="BASEC")
+        .pipe(derive_change, filter_add=post_baseline)
+        .pipe(derive_percent_change, filter_add=post_baseline)
         .pipe(derive_crit_change, SLEDAI_TOTAL, crit_threshold)
-        .pipe(derive_analysis_record_flag)
-        .pipe(derive_traceability, "QS", "@_SRCVAR", "QSSEQ")
+        .pipe(derive_extreme_flag, by_vars=[*by_param, "AVISITN"], order=["AWTDIFF", desc("ADT"), desc("ASEQ")],
+              new_var="ANL01FL", mode="first", filter_add=analysed)
+        .pipe(derive_traceability, domain="QS", source_var="@_SRCVAR", seq_var="QSSEQ")
     )
     return apply_spec(adqs.drop(columns=["QSDTC", "QSSEQ", "_SRCVAR"]), "adqs")

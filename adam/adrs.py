@@ -169,13 +169,13 @@ def derive_adrs(sdtm: dict[str, pd.DataFrame], study: Study, adsl: pd.DataFrame,
     adrs = (
         observed.drop(columns=[c for c in subjects.columns if c not in ("STUDYID", "USUBJID")] + ["AVISIT", "AWLO"])
         .merge(parameters, on="PARAMCD", how="left")
-        .pipe(derive_nonresponder_records, subjects, parameters, visits[["AVISITN"]], population="FASFL")
+        .pipe(derive_nonresponder_records, dataset_adsl=subjects, parameters=parameters, visits=visits[["AVISITN"]], population="FASFL")
         .merge(subjects, on=["STUDYID", "USUBJID"], how="left")
         .merge(visits, on="AVISITN", how="left")
         .assign(AVAL=lambda d: d["AVALC"].eq("Y").astype("float64"))
         .pipe(derive_nri_reason)
-        .pipe(derive_study_day, "ADT", "TRTSDT", "ADY")
-        .pipe(derive_traceability, "ADQS", "@_SRCVAR", "_SRCSEQ")
+        .pipe(derive_study_day, source_var="ADT", reference_var="TRTSDT", new_var="ADY")
+        .pipe(derive_traceability, domain="ADQS", source_var="@_SRCVAR", seq_var="_SRCSEQ")
         .assign(
             ANL01FL=lambda d: flag_y(d["AVISITN"].eq(float(study.primary_visit.visitnum))),
             ANL02FL=lambda d: flag_y(d["DTYPE"].isna()),

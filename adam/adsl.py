@@ -13,18 +13,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from adam.derive._common import require_columns
+from adam.derive.categories import derive_vars_cat
 from adam.derive.dates import impute_iso_dates, parse_iso_dates
 from adam.derive.exposure import derive_treatment_dates, derive_treatment_duration, valid_dose_records
 from adam.derive.flags import derive_exist_flag
+from adam.derive.merge import sdtm_domain
 from sap.errors import InputError, Problem
 from sap.specs import load_instruments
 from sap.study import Study
 
 DM_VARIABLES = ["STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEU", "SEX", "RACE", "ETHNIC", "COUNTRY", "ARM", "ACTARM"]
 
-# AGEGR1 cut points (sponsor-defined; Table S1 reports a median age of 31): lower bounds of each group.
-AGE_GROUPS = [(0, "<30", 1), (30, "30-39", 2), (40, ">=40", 3)]
+# AGEGR1 groups (sponsor-defined; Table S1 reports a median age of 31), first matching row wins
+# (`derive_vars_cat`, admiral's table of groups).
+AGE_GROUPS = [
+    {"condition": "0 <= AGE < 30", "AGEGR1": "<30", "AGEGR1N": 1.0},
+    {"condition": "30 <= AGE < 40", "AGEGR1": "30-39", "AGEGR1N": 2.0},
+    {"condition": "AGE >= 40", "AGEGR1": ">=40", "AGEGR1N": 3.0},
+]
 
 # Table S1 background medications: ADSL flag -> pattern matched against CMDECOD (case-insensitive). Patterns
 # rather than exact names so that "MYCOPHENOLATE MOFETIL" and "CYCLOSPORINE" spellings are both found.
@@ -55,14 +61,6 @@ ORGAN_FLAGS = {
 SLE_DIAGNOSIS_PATTERN = "LUPUS ERYTHEMATOSUS"
 DAYS_PER_YEAR = 365.25
 REQUIRED_DOMAINS = ("DM", "EX", "DS", "VS", "MH", "CM", "QS")
-
-
-def sdtm_domain(sdtm: dict[str, pd.DataFrame], name: str, columns: list[str]) -> pd.DataFrame:
-    """One SDTM domain, checked for the columns a derivation needs (InputError naming each missing one)."""
-    if name not in sdtm:
-        raise InputError(Problem(f"SDTM {name}", "required domain is missing"))
-    require_columns(sdtm[name], columns, where=f"SDTM {name}")
-    return sdtm[name]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -116,20 +114,6 @@ def derive_treatment_variables(adsl: pd.DataFrame) -> pd.DataFrame:
     out = adsl.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
     out["TRT01P"] = adsl["ARM"]
     out["TRT01A"] = adsl["ACTARM"].where(adsl["TRTSDT"].notna())
-    return out
-
-
-def derive_age_group(adsl: pd.DataFrame) -> pd.DataFrame:
-    """AGEGR1/AGEGR1N by the sponsor's cut points `AGE_GROUPS` (<30, 30-39, >=40); missing age -> missing."""
-    age = pd.to_numeric(adsl["AGE"], errors="coerce")
-    bounds = [low for low, _, _ in AGE_GROUPS]
-    group = np.searchsorted(bounds, age.to_numpy(dtype="float64"), side="right") - 1
-    valid = age.notna().to_numpy() & (group >= 0)
-    out = adsl.copy(deep=False)  # copy-on-write (pandas 3): new columns never reach the input
-    labels = np.array([label for _, label, _ in AGE_GROUPS], dtype=object)
-    numbers = np.array([number for _, _, number in AGE_GROUPS], dtype="float64")
-    out["AGEGR1"] = pd.Series(np.where(valid, labels[np.clip(group, 0, None)], None), index=adsl.index, dtype="str")
-    out["AGEGR1N"] = pd.Series(np.where(valid, numbers[np.clip(group, 0, None)], np.nan), index=adsl.index)
     return out
 
 
@@ -330,12 +314,12 @@ def derive_adsl(sdtm: dict[str, pd.DataFrame], study: Study, adsl: pd.DataFrame 
     qs = sdtm_domain(sdtm, "QS", ["USUBJID", "QSTESTCD", "QSSTRESC", "QSSTRESN", "QSDTC", "VISITNUM"])
     return (
         dm[DM_VARIABLES]
-        .pipe(derive_treatment_dates, ex)
+        .pipe(derive_treatment_dates, dataset_ex=ex, filter_add=valid_dose_records, end_rule="latest")
         .pipe(derive_treatment_duration)
         .pipe(derive_treatment_variables)
-        .pipe(derive_age_group)
+        .pipe(derive_vars_cat, definition=AGE_GROUPS)
         .assign(ENRLFL="Y")
-        .pipe(derive_exist_flag, ex, "SAFFL", filter=valid_dose_records)
+        .pipe(derive_exist_flag, dataset_add=ex, new_var="SAFFL", condition=valid_dose_records)
         .pipe(derive_disposition, ds)
         .pipe(derive_death_date, dm)
         .pipe(derive_vital_signs_baseline, vs, study)

@@ -2,11 +2,11 @@
 
 API (pure; inputs are never mutated):
 
-- `derive_nonresponder_records(dataset, adsl, parameters, visits, by=("STUDYID","USUBJID"),
+- `derive_nonresponder_records(dataset, *, dataset_adsl, parameters, visits, by_vars=("STUDYID","USUBJID"),
                                population=None, dtype="NRI", avalc="N", aval=0.0)`
 
 Rule (admiralonco ad_adrs.R `no_data_n` event: source ADSL, condition TRUE, AVALC "N"; the SRI convention
-that a missing assessment is a non-response, domain.md section 3): every subject of `adsl` (restricted to
+that a missing assessment is a non-response, domain.md section 3): every subject of `dataset_adsl` (restricted to
 `population == "Y"` when a population flag is named) x every row of `parameters` (PARAMCD plus any other
 parameter-level columns such as PARAM, PARAMN, PARCAT1) x every row of `visits` (AVISITN plus e.g. AVISIT)
 that has NO record in `dataset` gets one new record with AVALC = avalc, AVAL = aval and DTYPE = dtype.
@@ -22,22 +22,32 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from adam.derive._common import require_columns
+from adam.derive._common import check_dataset, check_vars, require_columns
 
 
 def derive_nonresponder_records(
     dataset: pd.DataFrame,
-    adsl: pd.DataFrame,
+    *,
+    dataset_adsl: pd.DataFrame,
     parameters: pd.DataFrame,
     visits: pd.DataFrame,
-    by: Sequence[str] = ("STUDYID", "USUBJID"),
+    by_vars: Sequence[str] = ("STUDYID", "USUBJID"),
     population: str | None = None,
     dtype: str = "NRI",
     avalc: str = "N",
     aval: float = 0.0,
 ) -> pd.DataFrame:
-    """Add NRI records for every missing subject x parameter x visit (see the module docstring)."""
-    by = list(by)
+    """Add NRI records for every missing subject x parameter x visit (see the module docstring).
+
+    >>> import pandas as pd
+    >>> adsl = pd.DataFrame({"STUDYID": "S", "USUBJID": ["1", "2"]})
+    >>> adrs = pd.DataFrame({"STUDYID": "S", "USUBJID": ["1"], "PARAMCD": ["SRI4"], "AVISITN": [10.0], "AVALC": ["Y"], "AVAL": [1.0]})
+    >>> out = derive_nonresponder_records(adrs, dataset_adsl=adsl, parameters=pd.DataFrame({"PARAMCD": ["SRI4"]}), visits=pd.DataFrame({"AVISITN": [10.0]}))
+    >>> out[["USUBJID", "AVALC", "DTYPE"]].fillna("-").values.tolist()
+    [['1', 'Y', '-'], ['2', 'N', 'NRI']]
+    """
+    adsl = check_dataset("derive_nonresponder_records", "dataset_adsl", dataset_adsl)
+    by = check_vars("derive_nonresponder_records", "by_vars", by_vars)
     require_columns(adsl, by + ([population] if population else []), "ADSL")
     require_columns(parameters, ["PARAMCD"], "parameters")
     require_columns(visits, ["AVISITN"], "visits")

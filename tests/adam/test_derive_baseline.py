@@ -6,17 +6,24 @@ import pytest
 
 from adam.derive.baseline import (
     derive_baseline,
-    derive_baseline_flag,
     derive_change,
     derive_percent_change,
     derive_range_indicator,
     derive_shift,
+    post_baseline,
     signif,
 )
+from adam.derive.flags import derive_extreme_flag
 from sap.errors import InputError
 
 T = pd.Timestamp
 NAN = np.nan
+
+
+def derive_baseline_flag(lab):
+    """The ABLFL rule the study templates write: last record with a value on or before first dose."""
+    pre_dose = lab["AVAL"].notna() & lab["ADT"].notna() & (lab["ADT"] <= lab["TRTSDT"])
+    return derive_extreme_flag(lab, by_vars=["USUBJID", "PARAMCD"], order=["ADT"], new_var="ABLFL", mode="last", filter_add=pre_dose)
 
 
 @pytest.fixture
@@ -42,7 +49,7 @@ def test_baseline_flag_is_last_non_missing_on_or_before_first_dose(lab):
 
 
 def test_base_chg_pchg_post_baseline_only(lab):
-    got = lab.pipe(derive_baseline_flag).pipe(derive_baseline).pipe(derive_change).pipe(derive_percent_change)
+    got = lab.pipe(derive_baseline_flag).pipe(derive_baseline).pipe(derive_change, filter_add=post_baseline).pipe(derive_percent_change, filter_add=post_baseline)
     assert list(got["BASE"]) == [0.9, 0.9, 0.9, 0.9, 0.0, 0.0, 1.1, 1.1]
     # A 1 Feb: CHG 1.2 - 0.9 = 0.3; PCHG 0.3 / 0.9 * 100 = 33.33...
     assert got.loc[3, "CHG"] == pytest.approx(0.3) and got.loc[3, "PCHG"] == pytest.approx(100 / 3)
@@ -95,10 +102,10 @@ def test_bnrind_and_shift_with_null_for_missing():
             "ANRIND": ["NORMAL", "HIGH", NAN, "LOW"],
         }
     )
-    got = data.pipe(derive_baseline, source="ANRIND", new_var="BNRIND").pipe(derive_shift)
+    got = data.pipe(derive_baseline, source_var="ANRIND", new_var="BNRIND").pipe(derive_shift)
     assert list(got["BNRIND"].fillna("-")) == ["NORMAL", "NORMAL", "-", "-"]
     assert list(got["SHIFT1"]) == ["NORMAL to NORMAL", "NORMAL to HIGH", "NULL to NULL", "NULL to LOW"]
-    only_post = derive_shift(got, filter=got["ABLFL"].isna())
+    only_post = derive_shift(got.drop(columns="SHIFT1"), filter_add=got["ABLFL"].isna())
     assert list(only_post["SHIFT1"].fillna("-")) == ["-", "NORMAL to HIGH", "-", "NULL to LOW"]
 
 

@@ -88,7 +88,7 @@ def test_max_date_caps_last_imputation_and_missing_year_needs_a_bound():
 def test_derive_analysis_date_adds_columns_without_mutating_input():
     ae = pd.DataFrame({"AESTDTC": ["2019-03", "2019-03-05"], "TRTSDT": dates("2019-03-04", "2019-03-04")})
     before = ae.copy()
-    got = derive_analysis_date(ae, "AESTDTC", "ASTDT", "ASTDTF", highest_imputation="M", min_dates=["TRTSDT"])
+    got = derive_analysis_date(ae, dtc="AESTDTC", new_var="ASTDT", flag_var="ASTDTF", highest_imputation="M", min_dates=["TRTSDT"])
     pd.testing.assert_frame_equal(ae, before)
     assert list(got["ASTDT"]) == [day("2019-03-04"), day("2019-03-05")]
     assert got["ASTDTF"].iloc[0] == "D" and pd.isna(got["ASTDTF"].iloc[1])
@@ -96,14 +96,14 @@ def test_derive_analysis_date_adds_columns_without_mutating_input():
 
 def test_study_day_has_no_day_zero():
     data = pd.DataFrame({"ADT": dates("2019-03-04", "2019-03-03", "2019-03-14", None), "TRTSDT": dates(*["2019-03-04"] * 4)})
-    got = derive_study_day(data, "ADT", "TRTSDT", "ADY")["ADY"]
+    got = derive_study_day(data, source_var="ADT", reference_var="TRTSDT", new_var="ADY")["ADY"]
     # same day -> 0 + 1 = 1; day before -> -1 (no +1); 10 days after -> 10 + 1 = 11; missing -> NaN
     assert list(got.iloc[:3]) == [1.0, -1.0, 11.0] and pd.isna(got.iloc[3])
 
 
 def test_duration_adds_one_and_marks_unit_only_where_known():
     data = pd.DataFrame({"ASTDT": dates("2019-03-04", "2019-03-04"), "AENDT": dates("2019-03-06", None)})
-    got = derive_duration(data, "ASTDT", "AENDT")
+    got = derive_duration(data, start_date="ASTDT", end_date="AENDT", new_var_unit="ADURU")
     # 6 - 4 + 1 = 3 days
     assert got["ADURN"].iloc[0] == 3.0 and pd.isna(got["ADURN"].iloc[1])
     assert got["ADURU"].iloc[0] == "DAYS" and pd.isna(got["ADURU"].iloc[1])

@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from adam.derive._common import ArgumentError
 from adam.derive.exposure import derive_treatment_dates, derive_treatment_duration, valid_dose_records
 from sap.errors import InputError
 
@@ -27,7 +28,7 @@ def test_valid_doses_are_positive_or_placebo_zero(ex):
 
 def test_first_start_last_end_over_valid_doses(ex):
     adsl = pd.DataFrame({"USUBJID": ["A", "B", "C", "D", "E"]})
-    got = derive_treatment_dates(adsl, ex).pipe(derive_treatment_duration)
+    got = derive_treatment_dates(adsl, dataset_ex=ex).pipe(derive_treatment_duration)
     # A: starts 3 Jan (5 Jan is later; the 1 Jan zero-dose record is excluded), ends 5 Jan -> 5 - 3 + 1 = 3 days
     assert got.loc[0, "TRTSDT"] == pd.Timestamp("2014-01-03") and got.loc[0, "TRTEDT"] == pd.Timestamp("2014-01-05")
     assert got.loc[0, "TRTDURD"] == 3.0
@@ -39,6 +40,6 @@ def test_first_start_last_end_over_valid_doses(ex):
 
 
 def test_missing_ex_column_is_an_input_error(ex):
-    with pytest.raises(InputError) as err:
-        derive_treatment_dates(pd.DataFrame({"USUBJID": ["A"]}), ex.drop(columns=["EXDOSE"]))
-    assert "EXDOSE" in err.value.lines()[0]
+    with pytest.raises(ArgumentError) as err:
+        derive_treatment_dates(pd.DataFrame({"USUBJID": ["A"]}), dataset_ex=ex.drop(columns=["EXDOSE"]))
+    assert err.value.lines()[0] == "derive_treatment_dates(), EXDOSE: argument dataset_ex: required column is missing"

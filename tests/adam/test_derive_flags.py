@@ -5,13 +5,13 @@ import pytest
 
 from adam.derive.flags import (
     check_single_record,
-    derive_analysis_record_flag,
     derive_exist_flag,
     derive_extreme_flag,
     derive_occurrence_flags,
     derive_on_treatment_flag,
     derive_treatment_emergent_flag,
 )
+from adam.derive._common import desc
 from sap.errors import InputError
 
 T = pd.Timestamp
@@ -24,10 +24,10 @@ def as_list(series):
 def test_exist_flag_y_n_and_missing_value():
     adsl = pd.DataFrame({"USUBJID": ["A", "B", "C"]})
     ex = pd.DataFrame({"USUBJID": ["A", "A", "B"], "EXDOSE": [0.0, 1.0, 0.0]})
-    got = derive_exist_flag(adsl, ex, "SAFFL", filter=lambda d: d["EXDOSE"].gt(0))
+    got = derive_exist_flag(adsl, dataset_add=ex, new_var="SAFFL", condition=lambda d: d["EXDOSE"].gt(0))
     # A has a dose > 0 -> Y; B has EX records but none qualifies -> N; C has no EX -> missing_value N
     assert list(got["SAFFL"]) == ["Y", "N", "N"]
-    got = derive_exist_flag(adsl, ex, "SAFFL", filter=lambda d: d["EXDOSE"].gt(0), false_value="F", missing_value="M")
+    got = derive_exist_flag(adsl, dataset_add=ex, new_var="SAFFL", condition=lambda d: d["EXDOSE"].gt(0), false_value="F", missing_value="M")
     assert list(got["SAFFL"]) == ["Y", "F", "M"]
 
 
@@ -48,7 +48,7 @@ def ae():
 
 
 def test_treatment_emergent_rules_in_admiral_order(ae):
-    got = derive_treatment_emergent_flag(ae, end_window=30)
+    got = derive_treatment_emergent_flag(ae, trt_end_date="TRTEDT", end_window=30)
     # TRTEDT 10 Feb + 30 days = 12 Mar: 12 Mar is inside, 13 Mar outside.
     # AE ending 9 Jan < TRTSDT 10 Jan -> missing; missing start with a treated subject -> Y;
     # started 5 Jan before treatment (not ended) -> missing; untreated -> missing.
@@ -56,7 +56,7 @@ def test_treatment_emergent_rules_in_admiral_order(ae):
 
 
 def test_treatment_emergent_without_end_window(ae):
-    got = derive_treatment_emergent_flag(ae, end_window=None)
+    got = derive_treatment_emergent_flag(ae)
     # day 31 after last dose now counts (no end window)
     assert as_list(got["TRTEMFL"]) == ["Y", "-", "Y", "Y", "Y", "Y", "-", "-"]
 
@@ -78,7 +78,7 @@ def test_occurrence_flags_by_subject_soc_and_pt():
             "TRTEMFL": ["Y", "Y", "-", "Y", "Y"],
         }
     )
-    got = derive_occurrence_flags(ae, order=["ASTDT", "AESEQ"], filter=ae["TRTEMFL"].eq("Y"))
+    got = derive_occurrence_flags(ae, order=["ASTDT", "AESEQ"], filter_add=ae["TRTEMFL"].eq("Y"))
     # Among emergent records of A: RASH 2 Jan (seq 2) is first overall, first in SKIN and first RASH;
     # PRURITUS 3 Jan is first PRURITUS only; RASH 5 Jan is a repeat; GI/NAUSEA of A is not emergent.
     assert as_list(got["AOCCFL"]) == ["-", "Y", "-", "-", "Y"]
@@ -95,7 +95,7 @@ def test_on_treatment_flag_with_window_and_pre_dose():
             "AVISIT": ["BASELINE", "WEEK 1", "WEEK 5", "WEEK 5", "SCREENING", "WEEK 2"],
         }
     )
-    got = derive_on_treatment_flag(data, end_window=5, pre_dose=data["AVISIT"].eq("BASELINE"))
+    got = derive_on_treatment_flag(data, ref_end_date="TRTEDT", ref_end_window=5, filter_pre_timepoint=data["AVISIT"].eq("BASELINE"))
     # 10 Jan pre-dose baseline -> not on treatment; 10 Jan other visit -> Y; 15 Feb = 10 Feb + 5 -> Y;
     # 16 Feb > end + 5 -> no; 9 Jan before first dose -> no; missing date -> no
     assert as_list(got["ONTRTFL"]) == ["-", "Y", "Y", "-", "-", "-"]
@@ -113,7 +113,8 @@ def test_analysis_record_flag_closest_to_target_then_later_then_sequence():
             "AWTDIFF": [3.0, 1.0, 2.0, 2.0, 2.0, float("nan"), 0.0],
         }
     )
-    got = derive_analysis_record_flag(data)
+    got = derive_extreme_flag(data, by_vars=["USUBJID", "PARAMCD", "AVISITN"], order=["AWTDIFF", desc("ADT"), desc("ASEQ")], new_var="ANL01FL",
+                              mode="first", filter_add=data["AVISITN"].notna() & data["AVAL"].notna())
     # visit 2: distances 3 and 1 -> the second record (two records in one window, closest wins)
     # visit 3: all 2 days away -> later date 5 Feb (rows 4, 5) -> higher sequence 5 -> row index 4
     # outside every window (AVISITN missing) -> never flagged; B has no AVAL -> not flagged
@@ -122,7 +123,7 @@ def test_analysis_record_flag_closest_to_target_then_later_then_sequence():
 
 def test_extreme_flag_last_puts_missing_order_last_and_check_single_record():
     data = pd.DataFrame({"USUBJID": ["A", "A", "A"], "ADT": [T("2014-01-01"), pd.NaT, T("2014-01-03")]})
-    got = derive_extreme_flag(data, ["USUBJID"], ["ADT"], "LASTFL", mode="last")
+    got = derive_extreme_flag(data, by_vars=["USUBJID"], order=["ADT"], new_var="LASTFL", mode="last")
     # missing dates sort last (dplyr::arrange), so the NaT record is the "last"
     assert as_list(got["LASTFL"]) == ["-", "Y", "-"]
     with pytest.raises(InputError) as err:

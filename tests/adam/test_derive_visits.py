@@ -16,7 +16,7 @@ WINDOWS = pd.DataFrame(
 
 def test_records_are_windowed_by_study_day_and_outside_records_are_kept():
     data = pd.DataFrame({"ADY": [-30.0, -28.0, 1.0, 2.0, 21.0, 22.0, 36.0, np.nan]})
-    got = derive_analysis_visit(data, WINDOWS)
+    got = derive_analysis_visit(data, windows=WINDOWS)
     assert len(got) == len(data)  # nothing dropped
     # -30 before the first window; -28 and 1 are the baseline window edges; 2 and 21 WEEK 2 edges;
     # 22 WEEK 4; 36 after the last window; missing day -> missing visit
@@ -28,7 +28,7 @@ def test_records_are_windowed_by_study_day_and_outside_records_are_kept():
 
 def test_gap_between_windows_gives_missing_visit():
     windows = WINDOWS.assign(AWLO=[-28, 2, 25])  # days 22-24 fall in no window
-    got = derive_analysis_visit(pd.DataFrame({"ADY": [23.0]}), windows)
+    got = derive_analysis_visit(pd.DataFrame({"ADY": [23.0]}), windows=windows)
     assert got["AVISIT"].isna().all()
 
 

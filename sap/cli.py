@@ -157,21 +157,27 @@ def compare(base, compare, keys, report):
 
 
 @main.command()
-@click.option("--out", default="output", show_default=True, type=click.Path(file_okay=False), help="Where bench/bench.json goes.")
-@click.option("--subjects", "sizes", multiple=True, type=click.IntRange(1, 1_000_000), help="Twin sizes (repeatable; default 40 and 100000).")
+@click.option("--out", default="output", show_default=True, type=click.Path(file_okay=False), help="Where bench/ (CSV, JSON, markdown, plot) goes.")
+@click.option("--subjects", "sizes", multiple=True, type=click.IntRange(1, 1_000_000), help="Twin sizes (repeatable; default 40, 1000, 10000, 30000).")
+@click.option("--slow", is_flag=True, help="Add the sponsor scale, 100,000 subjects (about an hour on 2 cores).")
 @click.option("--stage", "stages", multiple=True, help="Stages to time (repeatable; default all).")
+@click.option("--readme", default=None, type=click.Path(exists=True, dir_okay=False), help="Replace the benchmark table of this file (between <!-- bench:begin --> and <!-- bench:end -->).")
 @_report_errors
-def bench(out, sizes, stages):
-    """Time and peak memory of each stage for each twin size (each stage in its own process)."""
+def bench(out, sizes, slow, stages, readme):
+    """Wall and CPU seconds, peak memory, rows and the I/O-floor ratio of each stage for each twin size (each stage in its own process)."""
     from pathlib import Path
 
-    from sap.bench import BENCH_STAGES, DEFAULT_SIZES, bench as run_bench
+    from sap.bench import DEFAULT_SIZES, SLOW_SIZES, bench as run_bench
 
     unknown = [s for s in stages if s not in pipeline.STAGES]  # else each would "run" as a failing sub-command, exit 0
     if unknown:
         raise SapError([Problem("--stage", f"unknown stage (stages: {', '.join(pipeline.STAGES)})", value=s) for s in unknown])
-    click.echo("sap bench: seconds and peak resident memory per stage")
-    run_bench(tuple(sizes) or DEFAULT_SIZES, Path(out), stages=tuple(stages) or BENCH_STAGES, log=click.echo)
+    chosen = tuple(sizes) or DEFAULT_SIZES
+    if slow:
+        chosen += tuple(s for s in SLOW_SIZES if s not in chosen)
+    click.echo("sap bench: wall and CPU seconds, peak resident memory and I/O floor per stage")
+    run_bench(chosen, Path(out), stages=tuple(stages) or None, readme=Path(readme) if readme else None, log=click.echo)
+    click.echo(f"results in {out}/bench/ (bench.csv, bench.json, bench.md, bench.png)")
 
 
 if __name__ == "__main__":

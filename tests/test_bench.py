@@ -1,0 +1,63 @@
+"""`sap bench` writes one CSV row per size and stage with the stage's own CPU, memory, rows and I/O floor
+(the shape of the results is tested here, never the speed)."""
+
+import csv
+import json
+
+import pytest
+
+from sap.bench import BEGIN, COLUMNS, END, bench, merge_rows, update_readme
+
+
+def _rows(path):
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_bench_on_a_tiny_twin_writes_csv_json_markdown_and_plot(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{BEGIN}\nold table\n{END}\nafter\n", encoding="utf-8")
+    bench((6,), out=tmp_path, stages=("simulate", "sdtm"), readme=readme, log=lambda line: None)
+    folder = tmp_path / "bench"
+    rows = _rows(folder / "bench.csv")
+    with (folder / "bench.csv").open(encoding="utf-8") as handle:
+        assert next(csv.reader(handle)) == COLUMNS
+    assert [(r["subjects"], r["stage"], r["status"], r["exit_code"]) for r in rows] == [("6", "simulate", "ok", "0"), ("6", "sdtm", "ok", "0")]
+    simulate, sdtm = rows
+    # the twin writes one CSV per CRF form; the sdtm stage reads exactly those rows
+    assert int(simulate["rows_in"]) == 0 and int(simulate["rows_out"]) > 0
+    assert sdtm["rows_in"] == simulate["rows_out"]
+    assert int(sdtm["rows_out"]) > 0
+    for row in rows:
+        assert float(row["wall_s"]) > 0 and float(row["cpu_s"]) > 0 and float(row["peak_rss_mib"]) > 10
+        assert float(row["floor_cpu_s"]) >= 0 and float(row["floor_wall_s"]) > 0
+        assert float(row["ratio_wall"]) == pytest.approx(float(row["wall_s"]) / float(row["floor_wall_s"]), rel=0.02)
+    report = json.loads((folder / "bench.json").read_text(encoding="utf-8"))
+    assert report["machine"]["cpus"] >= 1 and len(report["results"]) == 2
+    table = (folder / "bench.md").read_text(encoding="utf-8")
+    assert table.splitlines()[0].startswith("| subjects | stage | wall s | CPU s | peak RSS MiB |")
+    assert len(table.splitlines()) == 4
+    assert (folder / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = readme.read_text(encoding="utf-8")
+    assert "old table" not in text and table.strip() in text and text.startswith("before\n") and text.endswith("after\n")
+
+    # a second run of one stage replaces that row and keeps the other
+    bench((6,), out=tmp_path, stages=("simulate",), log=lambda line: None)
+    again = _rows(folder / "bench.csv")
+    assert [r["stage"] for r in again] == ["simulate", "sdtm"] and again[1] == sdtm
+
+
+def test_merge_keeps_earlier_sizes_and_orders_by_size_then_pipeline():
+    old = [{"subjects": 100_000, "stage": "sdtm", "v": 1}, {"subjects": 40, "stage": "adam", "v": 1}]
+    new = [{"subjects": 40, "stage": "adam", "v": 2}, {"subjects": 40, "stage": "sdtm", "v": 2}]
+    assert merge_rows(old, new) == [{"subjects": 40, "stage": "sdtm", "v": 2}, {"subjects": 40, "stage": "adam", "v": 2},
+                                    {"subjects": 100_000, "stage": "sdtm", "v": 1}]
+
+
+def test_readme_without_markers_is_a_one_line_error(tmp_path):
+    from sap.errors import SapError
+
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers\n", encoding="utf-8")
+    with pytest.raises(SapError, match="no benchmark markers"):
+        update_readme(readme, "| table |")

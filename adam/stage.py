@@ -1,4 +1,4 @@
-"""The ADaM stage: SDTM (`OUT/sdtm/*.parquet`) -> ADSL, ADAE, ADLB, ADQS, ADRS (`OUT/adam/`).
+"""The ADaM stage: SDTM (`OUT/sdtm/*.parquet`) -> ADSL, ADAE, ADLB, ADQS, ADRS, ADTTE (`OUT/adam/`).
 
 Each dataset is derived by its study module, conformed to its spec (`sap/specs/adam/<name>.yaml`: column
 order, types, labels; any nonconformance is a SpecError) and written as parquet and XPT inside an atomic
@@ -18,6 +18,7 @@ from adam.adlb import derive_adlb
 from adam.adqs import derive_adqs
 from adam.adrs import derive_adrs
 from adam.adsl import derive_adsl
+from adam.adtte import ADRS_COLUMNS, derive_adtte
 import pyarrow.parquet as pq
 
 from sap.batches import DEFAULT_BATCH_SUBJECTS, read_subjects, subject_batches, write_dataset_batches
@@ -68,7 +69,9 @@ def derive_adam_each(sdtm: Mapping[str, pd.DataFrame], study: Study) -> Iterator
     yield "ADLB", apply_spec(derive_adlb(sdtm, study, adsl), "adlb")
     adqs = derive_adqs(sdtm, study, adsl)
     yield "ADQS", adqs
-    yield "ADRS", derive_adrs(sdtm, study, adsl, adqs=adqs)
+    adrs = derive_adrs(sdtm, study, adsl, adqs=adqs)
+    yield "ADRS", adrs
+    yield "ADTTE", derive_adtte(sdtm, study, adsl, adrs=adrs)
 
 
 def derive_adam(sdtm: Mapping[str, pd.DataFrame], study: Study) -> dict[str, pd.DataFrame]:
@@ -137,4 +140,9 @@ def run_stage(ctx: RunContext, batch_subjects: int = DEFAULT_BATCH_SUBJECTS) -> 
         counts["adrs"] = write_dataset_batches(
             (derive_adrs(SubjectSdtm(sdtm, ids), study, part(ids), adqs=read_subjects(adqs_path, ids)) for ids in qs_batches),
             folder, stamp)
+        # ADTTE has one record per FAS subject: derived whole from the ADRS columns it needs
+        adrs = pq.read_table(folder / "adrs.parquet", columns=ADRS_COLUMNS).to_pandas()
+        adtte = derive_adtte(sdtm, study, adsl, adrs=adrs)
+        write_dataset(adtte, folder, stamp)
+        counts["adtte"] = len(adtte)
     return counts

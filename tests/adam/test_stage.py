@@ -13,7 +13,7 @@ from sap.datasets import read_dataset
 from sap.errors import SapError
 from sap.pipeline import make_context, run_stage
 
-DATASETS = ["adsl", "adae", "adlb", "adqs", "adrs"]
+DATASETS = ["adsl", "adae", "adlb", "adqs", "adrs", "adtte"]
 
 
 @pytest.fixture(scope="module")

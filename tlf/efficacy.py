@@ -15,6 +15,7 @@ import pandas as pd
 from sap.study import Study
 from tlf.catalog import OutputSpec
 from tlf.inputs import dataset, one_record_per_subject, population
+from tlf.ard import Ard
 from tlf.output import Output
 from tlf.render.figures import new_figure
 from tlf.stats import binomial_test, clopper_pearson, clopper_pearson_bounds, format_p
@@ -51,18 +52,26 @@ def sri_primary_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study:
     ci = clopper_pearson(responders, n, confidence) if n else None
     p = binomial_test(responders, n, rate) if n else float("nan")
     arm = f"{study.arm.arm} (N={n})"
+    ard = Ard(spec.number)
+    where = {"groups": (("PARAMCD", "SRI4"), ("AVISIT", visit.visit))}
+    shown = ard.rate(responders, n, ci.lower if ci else np.nan, ci.upper if ci else np.nan, variable="AVALC", level="Y",
+                     **where, column=arm)
+    ci_label = f"{confidence:.0%} CI, %"
+    p_label = f"p-value vs historical rate of {rate:.0%}"
     rows = [
-        ("Responders, n/N", f"{responders}/{n}"),
-        ("Response rate, %", ci.percent_text() if ci else "NE"),
-        (f"{confidence:.0%} CI, %", ci.ci_text() if ci else "NE"),
-        ("Non-responders, n", f"{n - responders}"),
-        ("  without an assessment (imputed non-responder)", f"{n - observed}"),
-        (f"p-value vs historical rate of {rate:.0%}", format_p(p)),
+        ("Responders, n/N", shown["n_over_n"]),
+        ("Response rate, %", shown["percent"]),
+        (ci_label, shown["ci"]),
+        ("Non-responders, n", ard.count(n - responders, variable="AVALC", level="N", **where, row="Non-responders, n")),
+        ("  without an assessment (imputed non-responder)",
+         ard.count(n - observed, variable="DTYPE", level="NRI", **where, row="without an assessment")),
+        (p_label, ard.p_value(p, stat="p_binomial", variable="AVALC", level="Y", **where, row=p_label)),
     ]
     body = pd.DataFrame(rows, columns=["statistic", "value"])
     return (Output.from_spec(spec)
             .with_n(n)
-            .with_body(body, headers=[f"SRI-4 at {visit.visit.title()}", arm], col_widths=[3, 2], align=["l", "c"]))
+            .with_body(body, headers=[f"SRI-4 at {visit.visit.title()}", arm], col_widths=[3, 2], align=["l", "c"])
+            .with_ard(ard))
 
 
 def sri_rates_by_visit(adam: Mapping[str, pd.DataFrame], flag: str, study: Study) -> pd.DataFrame:

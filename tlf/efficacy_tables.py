@@ -19,9 +19,10 @@ from sap.study import Study, Visit
 from tlf.baseline_tables import ORGAN_GROUPS
 from tlf.catalog import OutputSpec
 from tlf.inputs import dataset, one_record_per_subject, population
+from tlf.ard import Ard
 from tlf.output import Output
-from tlf.stats import mcnemar_exact, format_p, n_percent
-from tlf.summaries import CHANGE_HEADERS, CHANGE_WIDTHS, INDENT, change_by_visit, rate_columns
+from tlf.stats import mcnemar_exact
+from tlf.summaries import CHANGE_HEADERS, CHANGE_WIDTHS, INDENT, change_by_visit, rates_into_ard
 
 ADRS_VARS = ["USUBJID", "PARAMCD", "AVALC", "AVISITN"]
 # SRI-4 and its three components (ADRS PARAMCD) in the order of the SRI definition (Furie 2009); their column
@@ -59,7 +60,10 @@ def sri_by_visit_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study
     n = len(subjects)
     paramcds = [f"SRI{k}" for k in study.endpoints.sri_thresholds]
     rates = responders_by_visit(records, n, paramcds, study.post_baseline_visits)
-    shown = rate_columns(rates["x"], rates["n"], 1 - study.endpoints.alpha)
+    ard = Ard(spec.number)
+    visit_names = {v.visitnum: v.visit for v in study.visits}
+    groups = [(("PARAMCD", p), ("AVISIT", visit_names[v])) for p, v in zip(rates["PARAMCD"], rates["AVISITN"])]
+    shown = rates_into_ard(ard, rates["x"], rates["n"], 1 - study.endpoints.alpha, groups)
     shown.insert(0, "label", (INDENT + rates["visit"]).to_numpy())
     blocks = []  # one block per threshold: a heading row, then its visits
     for paramcd in paramcds:
@@ -71,7 +75,8 @@ def sri_by_visit_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study
             .with_body(body, headers=["Threshold / Visit", "Responders, n/N", "Rate, %", f"{confidence:.0%} CI, %"],
                        col_widths=[4, 3, 2, 3])
             .with_footnotes([f"Primary visit: {study.primary_visit.visit.title()}; the abstract reports SRI response at "
-                             f"{study.visit_by_week(study.endpoints.abstract_visit_week).visit.title()}."]))
+                             f"{study.visit_by_week(study.endpoints.abstract_visit_week).visit.title()}."])
+            .with_ard(ard))
 
 
 def sri_components_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
@@ -84,11 +89,15 @@ def sri_components_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
     counts = responders_by_visit(records, n, paramcds, study.post_baseline_visits)
     wide = counts.pivot(index="AVISITN", columns="PARAMCD", values="x").reindex(columns=paramcds)
     body = pd.DataFrame({"visit": [v.visit.title() for v in study.post_baseline_visits]})
+    ard = Ard(spec.number)
     for paramcd in paramcds:
-        body[paramcd] = [n_percent(int(x), n) for x in wide[paramcd].to_numpy()]
+        body[paramcd] = [ard.n_pct(int(x), n, groups=(("PARAMCD", paramcd), ("AVISIT", visit.visit)), variable="AVALC",
+                                   level="Y")
+                         for x, visit in zip(wide[paramcd].to_numpy(), study.post_baseline_visits)]
     return (Output.from_spec(spec).with_n(n)
             .with_body(body, headers=["Visit", *[params.decode(p) for p in paramcds]],  # "n (%)" in a footnote: no 3-line headers
-                       col_widths=[1.6, 3.4, 3.4, 3.4, 3.2]))
+                       col_widths=[1.6, 3.4, 3.4, 3.4, 3.2])
+            .with_ard(ard))
 
 
 def _change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study, name: str,
@@ -99,8 +108,9 @@ def _change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Stu
     data = dataset(adam, name, ["USUBJID", "PARAMCD", "PARAM", "AVISITN", "AVAL", "CHG", "ANL01FL"])
     records = data[data["ANL01FL"].eq("Y") & data["USUBJID"].isin(subjects["USUBJID"]) & data["PARAMCD"].isin(paramcds)]
     one_record_per_subject(records, name, ["PARAMCD", "AVISITN"])
-    body = change_by_visit(records, paramcds, study.visits)
-    return (Output.from_spec(spec).with_n(len(subjects))
+    ard = Ard(spec.number)
+    body = change_by_visit(records, paramcds, study.visits, ard=ard)
+    return (Output.from_spec(spec).with_n(len(subjects)).with_ard(ard)
             .with_body(body, headers=CHANGE_HEADERS, col_widths=CHANGE_WIDTHS)
             .with_footnotes(["Observed cases (analysis record closest to the visit target day); baseline: last value on or "
                              "before the first dose.", "n: subjects with a value; change n: subjects with a value at baseline "
@@ -154,6 +164,7 @@ def organ_subgroup_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
                                  & records["AVALC"].eq("Y"), "USUBJID"])
     rows, xs, ns = [], [], []
     assessed = adsl.index.intersection(later.index)
+    ard = Ard(spec.number)
     for flag, organ, label in ORGAN_GROUPS:
         at_baseline = adsl[flag].eq("Y")
         before = at_baseline.loc[assessed]
@@ -161,11 +172,17 @@ def organ_subgroup_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
         subgroup = at_baseline[at_baseline].index
         xs.append(int(subgroup.isin(list(responders)).sum()))
         ns.append(len(subgroup))
-        rows.append({"organ": label, "baseline": n_percent(int(at_baseline.sum()), n),
-                     "later": n_percent(int(after.sum()), len(assessed)),
-                     "p": format_p(mcnemar_exact(before, after)) if len(assessed) else "NE"})
+        organ_group = ("ORGAN", organ)
+        rows.append({"organ": label,
+                     "baseline": ard.n_pct(int(at_baseline.sum()), n, groups=(organ_group, ("AVISIT", study.visits[0].visit)),
+                                           variable="INVOLVED", level="Y"),
+                     "later": ard.n_pct(int(after.sum()), len(assessed), groups=(organ_group, ("AVISIT", last.visit)),
+                                        variable="INVOLVED", level="Y"),
+                     "p": ard.p_value(mcnemar_exact(before, after) if len(assessed) else float("nan"), stat="p_mcnemar",
+                                      groups=(organ_group,), variable="INVOLVED")})
     body = pd.DataFrame(rows)
-    rates = rate_columns(np.array(xs), np.array(ns), 1 - study.endpoints.alpha)
+    groups = [(("ORGAN", organ), ("AVISIT", study.primary_visit.visit)) for _, organ, _ in ORGAN_GROUPS]
+    rates = rates_into_ard(ard, np.array(xs), np.array(ns), 1 - study.endpoints.alpha, groups, variable="SRI4")
     body["sri"] = rates["n_over_n"]
     body["rate"] = np.where(np.array(ns) > 0, rates["percent"] + " (" + rates["ci"] + ")", "NE")
     primary = study.primary_visit.visit.title()
@@ -177,7 +194,10 @@ def organ_subgroup_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
             .with_footnotes([f"{last.visit.title()} percentages and McNemar's exact test (two-sided binomial test of the "
                              f"discordant pairs) use the {len(assessed)} subjects with SLEDAI-2K descriptors at both "
                              "baseline and that visit.",
-                             "SRI-4: N = subjects involved at baseline; responders n among them (non-responder imputation)."]))
+                             "SRI-4: N = subjects involved at baseline; responders n among them (non-responder imputation).",
+                             "NE: not estimable (McNemar's test is not defined without a discordant pair; no subject in "
+                             "the subgroup)."])
+            .with_ard(ard))
 
 
 def sensitivity_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
@@ -203,20 +223,24 @@ def sensitivity_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study:
             return int(rows["AVALC"].eq("Y").sum()), len(rows)
         return int(rows["AVALC"].eq("Y").sum()), (n if among is None else len(among))
 
-    analyses = [("SRI-4, non-responder imputation (primary)", responders("SRI4")),
-                ("SRI-4, observed cases", responders("SRI4", observed_only=True)),
-                ("SRI-4, completers (non-responder imputation)", responders("SRI4", among=completers))]
-    analyses += [(f"SRI-{k}, non-responder imputation", responders(f"SRI{k}"))
+    # (label, ANALYSIS key of the ARD, PARAMCD, (x, N))
+    analyses = [("SRI-4, non-responder imputation (primary)", "PRIMARY", "SRI4", responders("SRI4")),
+                ("SRI-4, observed cases", "OBSERVED", "SRI4", responders("SRI4", observed_only=True)),
+                ("SRI-4, completers (non-responder imputation)", "COMPLETERS", "SRI4", responders("SRI4", among=completers))]
+    analyses += [(f"SRI-{k}, non-responder imputation", "NRI", f"SRI{k}", responders(f"SRI{k}"))
                  for k in study.endpoints.sri_thresholds if k != 4]
-    analyses.append(("SLEDAI-2K reduction >= 4 only (SLEDAI-only response)", responders("SLEDR4")))
-    xs = np.array([x for _, (x, _) in analyses])
-    ns = np.array([m for _, (_, m) in analyses])
-    body = rate_columns(xs, ns, 1 - study.endpoints.alpha)
-    body.insert(0, "analysis", [label for label, _ in analyses])
+    analyses.append(("SLEDAI-2K reduction >= 4 only (SLEDAI-only response)", "NRI", "SLEDR4", responders("SLEDR4")))
+    xs = np.array([x for *_, (x, _) in analyses])
+    ns = np.array([m for *_, (_, m) in analyses])
+    ard = Ard(spec.number)
+    groups = [(("ANALYSIS", key), ("PARAMCD", paramcd)) for _, key, paramcd, _ in analyses]
+    body = rates_into_ard(ard, xs, ns, 1 - study.endpoints.alpha, groups)
+    body.insert(0, "analysis", [label for label, *_ in analyses])
     confidence = 1 - study.endpoints.alpha
     return (Output.from_spec(spec).with_n(n)
             .with_body(body, headers=[f"Analysis at {study.primary_visit.visit.title()}", "Responders, n/N", "Rate, %",
                                       f"{confidence:.0%} CI, %"], col_widths=[10, 3, 2, 3])
             .with_footnotes(["Observed cases: N = subjects with the SLEDAI-2K change, all BILAG-2004 domains and the PGA "
                              "observed at the visit (ADRS ANL02FL = Y).",
-                             "Completers: subjects who completed the study (ADSL COMPLFL = Y)."]))
+                             "Completers: subjects who completed the study (ADSL COMPLFL = Y)."])
+            .with_ard(ard))

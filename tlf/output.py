@@ -43,6 +43,7 @@ class Output:
     col_widths: tuple[float, ...] = ()  # relative widths; derived from the text when empty
     align: tuple[str, ...] = ()  # "l" | "c" | "r" per column; first column left, others centred by default
     notes: tuple[str, ...] = field(default=())  # run notes (e.g. validation failed), printed first
+    ard: pd.DataFrame | None = None  # the analysis results data the body was built from (tlf.ard)
 
     @classmethod
     def from_spec(cls, spec: OutputSpec) -> "Output":
@@ -82,6 +83,21 @@ class Output:
 
     def with_figure(self, figure: object) -> "Output":
         return dataclasses.replace(self, figure=figure)
+
+    def with_ard(self, ard: "Ard") -> "Output":
+        """The ARD the body's numbers come from (tlf.ard.Ard): every statistic shown, with its exact value."""
+        return dataclasses.replace(self, ard=ard.frame())
+
+    def analysis_results(self) -> pd.DataFrame:
+        """The output's ARD: the recorded statistics, or for an output without (listings, figures) one row
+        per displayed cell (tlf.ard.ard_from_body); empty when there is no body."""
+        from tlf.ard import ARD_COLUMNS, ard_from_body
+
+        if self.ard is not None:
+            return self.ard
+        if self.body is None:
+            return pd.DataFrame(columns=ARD_COLUMNS)
+        return ard_from_body(self.number, self.headers, self.body)
 
     # ---- derived display text ----
     @property

@@ -18,6 +18,7 @@ from sap.specs import load_codelists
 from sap.study import Study
 from tlf.catalog import OutputSpec
 from tlf.inputs import dataset, population
+from tlf.ard import Ard
 from tlf.output import Output
 from tlf.stats import n_percent
 from tlf.summaries import INDENT
@@ -54,39 +55,52 @@ def soc_pt_counts(events: pd.DataFrame) -> pd.DataFrame:
     return rows[["level", "AEBODSYS", "AEDECOD", "subjects", "events"]].reset_index(drop=True)
 
 
-def _soc_pt_body(events: pd.DataFrame, n: int, any_label: str) -> pd.DataFrame:
+def _soc_pt_body(events: pd.DataFrame, n: int, any_label: str, ard: Ard) -> pd.DataFrame:
+    """Display rows of a SOC/PT table; every count recorded in `ard` (groups AEBODSYS and AEDECOD, "" for
+    the any-event row and the SOC rows' PT; variable USUBJID: subjects n (%), events n as STAT "events")."""
     counts = soc_pt_counts(events)
     label = np.where(counts["level"].eq("soc"), counts["AEBODSYS"], INDENT + counts["AEDECOD"].astype(str))
+    groups = [(("AEBODSYS", soc), ("AEDECOD", pt if level == "pt" else ""))
+              for level, soc, pt in zip(counts["level"], counts["AEBODSYS"], counts["AEDECOD"])]
     body = pd.DataFrame({"term": label,
-                         "subjects": [n_percent(int(x), n) for x in counts["subjects"]],
-                         "events": counts["events"].astype(str)})
-    first = pd.DataFrame({"term": [any_label], "subjects": [n_percent(int(events["USUBJID"].nunique()), n)],
-                          "events": [str(len(events))]})
+                         "subjects": [ard.n_pct(int(x), n, groups=g, variable="USUBJID") for x, g in zip(counts["subjects"], groups)],
+                         "events": [ard.count(int(e), stat="events", groups=g, variable="USUBJID")
+                                    for e, g in zip(counts["events"], groups)]})
+    anyone = (("AEBODSYS", ""), ("AEDECOD", ""))
+    first = pd.DataFrame({"term": [any_label],
+                          "subjects": [ard.n_pct(int(events["USUBJID"].nunique()), n, groups=anyone, variable="USUBJID")],
+                          "events": [ard.count(len(events), stat="events", groups=anyone, variable="USUBJID")]})
     return pd.concat([first, body], ignore_index=True)
 
 
 def _soc_pt_output(spec: OutputSpec, study: Study, n: int, events: pd.DataFrame, any_label: str) -> Output:
-    body = _soc_pt_body(events, n, any_label)
+    ard = Ard(spec.number)
+    body = _soc_pt_body(events, n, any_label, ard)
     return (Output.from_spec(spec).with_n(n)
             .with_body(body, headers=["System organ class / Preferred term",
-                                      f"Subjects, n (%) (N={n})", "Events, n"], col_widths=[6, 2, 1.2]))
+                                      f"Subjects, n (%) (N={n})", "Events, n"], col_widths=[6, 2, 1.2])
+            .with_ard(ard))
 
 
 def teae_overview_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
     """Table 14.3.1.1: subjects with at least one TEAE of each kind (any, related, severe, serious, leading
     to withdrawal of study treatment, fatal, injection-site reaction) and the number of such events."""
     n, events = treatment_emergent(adam, spec.population)
-    kinds = [("Any TEAE", pd.Series(True, index=events.index)),
-             ("Treatment-related TEAE", events["ARELFL"].eq("Y")),
-             ("Severe TEAE", events["ASEVN"].eq(SEVERE)),
-             ("Serious TEAE", events["AESER"].eq("Y")),
-             ("TEAE leading to withdrawal of study treatment", events["AEACN"].eq("DRUG WITHDRAWN")),
-             ("TEAE with fatal outcome", events["AEOUT"].eq("FATAL")),
-             ("Injection-site reaction (CQ01)", events["CQ01NAM"].notna())]
-    body = pd.DataFrame({"kind": [k for k, _ in kinds],
-                         "subjects": [n_percent(int(events.loc[m, "USUBJID"].nunique()), n) for _, m in kinds],
-                         "events": [str(int(m.sum())) for _, m in kinds]})
-    return (Output.from_spec(spec).with_n(n)
+    # (label, ARD key CATEGORY, events of that kind)
+    kinds = [("Any TEAE", "ANY", pd.Series(True, index=events.index)),
+             ("Treatment-related TEAE", "RELATED", events["ARELFL"].eq("Y")),
+             ("Severe TEAE", "SEVERE", events["ASEVN"].eq(SEVERE)),
+             ("Serious TEAE", "SERIOUS", events["AESER"].eq("Y")),
+             ("TEAE leading to withdrawal of study treatment", "WITHDRAWN", events["AEACN"].eq("DRUG WITHDRAWN")),
+             ("TEAE with fatal outcome", "FATAL", events["AEOUT"].eq("FATAL")),
+             ("Injection-site reaction (CQ01)", "CQ01", events["CQ01NAM"].notna())]
+    ard = Ard(spec.number)
+    body = pd.DataFrame({"kind": [k for k, _, _ in kinds],
+                         "subjects": [ard.n_pct(int(events.loc[m, "USUBJID"].nunique()), n, groups=(("CATEGORY", key),),
+                                                variable="USUBJID") for _, key, m in kinds],
+                         "events": [ard.count(int(m.sum()), stat="events", groups=(("CATEGORY", key),), variable="USUBJID")
+                                    for _, key, m in kinds]})
+    return (Output.from_spec(spec).with_n(n).with_ard(ard)
             .with_body(body, headers=["Subjects with", f"Subjects, n (%) (N={n})", "Events, n"], col_widths=[6, 2, 1.2]))
 
 

@@ -6,6 +6,7 @@
     output/tlf/html/<page>.html            the browsable book: SAP, every output, validation report
     output/tlf/book.pdf, book.docx         the whole book in one PDF (Typst) and one DOCX (pandoc)
     output/tlf/index.csv                   what was produced: number, title, files, or why not
+    output/tlf/ard/<stem>.parquet|json     each output's analysis results data (tlf.ard; Dataset-JSON 1.1)
 
 With `quarto` on PATH the book is rendered by `quarto render` into output/tlf/quarto/ instead.
 """
@@ -19,6 +20,7 @@ import yaml
 
 from sap.errors import InputError, Problem
 from sap.pipeline import RunContext, run_id
+from tlf.ard_files import write_ard
 from tlf.catalog import load_outputs
 from tlf.inputs import AdamFolder, DatasetUnavailable
 from tlf.page import RunInfo, build_output, figure_file
@@ -63,6 +65,7 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
                     ctx.log(f"  render: {spec.label} not produced: {'; '.join(exc.lines())}")
                 else:
                     rtf = write_rtf(out, folder / "rtf", figure_file(out, run))
+                    write_ard(out.analysis_results(), folder / "ard", out.file_stem, f"ARD of {out.label}", ctx.study)
                     row["status"], row["file"] = "produced", f"rtf/{rtf.name}"
                     produced += 1
             rows.append(row)

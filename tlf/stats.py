@@ -1,11 +1,16 @@
 """Statistics for the TLFs, each a thin, documented wrapper around scipy so the method named in a footnote
 is the method computed.
 
-Formatting rules (one place, used by every builder):
-- percentages: one decimal (`90.0`); a CI as `76.3, 97.2` in percent, one decimal;
-- p-values: three decimals, `<0.001` below 0.001, `>0.999` above 0.999;
-- descriptive statistics: mean, SD, median, quartiles one more decimal than the data (`decimals + 1`),
-  min and max as many decimals as the data (`decimals`), SD `decimals + 2` (ICH/PhUSE display convention).
+Formatting: every number is rounded half away from zero on its exact value with the precision of
+sap/specs/display.yaml (tlf.numbers): percentages one decimal (`90.0`), a CI as `76.3, 97.2` in percent,
+p-values three decimals (`<0.001` below 0.001, `>0.999` above 0.999), descriptive statistics mean, median
+and quartiles one decimal more than collected, SD two more, min and max as collected.
+
+Methods (SAP section "Statistical methods"): all tests two-sided, p-values nominal (not adjusted for
+multiplicity). Wilcoxon signed-rank: differences of zero dropped before ranking (Wilcoxon's rule), exact
+null distribution when at most 50 non-zero differences without ties, otherwise the normal approximation with
+the tie-corrected variance and no continuity correction; computed with pingouin (scipy underneath).
+McNemar: exact (binomial test of the discordant pairs), pingouin `chi2_mcnemar` "p_exact".
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from fractions import Fraction
+
 from sap.errors import Problem, SapError
+from tlf import numbers
 
 
 @dataclass(frozen=True)
@@ -58,44 +66,63 @@ def binomial_test(x: int, n: int, rate: float, alternative: str = "two-sided") -
     return float(stats.binomtest(int(x), int(n), p=rate, alternative=alternative).pvalue)
 
 
+EXACT_WILCOXON_MAX_N = 50  # SAP: exact signed-rank distribution up to 50 non-zero differences without ties
+
+
+def wilcoxon_method(nonzero: np.ndarray) -> str:
+    """The SAP's Wilcoxon variant for these non-zero differences: "exact" when n <= 50 and no two |d| tie,
+    else "asymptotic" (normal approximation, tie-corrected variance, no continuity correction). scipy's
+    `method="auto"` is not used: it switches to a permutation test with ties at n <= 13."""
+    magnitudes = np.abs(nonzero)
+    ties = len(np.unique(magnitudes)) < len(magnitudes)
+    return "exact" if len(nonzero) <= EXACT_WILCOXON_MAX_N and not ties else "asymptotic"
+
+
 def wilcoxon_signed_rank(change: pd.Series | np.ndarray) -> float:
-    """Wilcoxon signed-rank test of H0: median change = 0 (SAP change from baseline). Zero differences
-    are dropped (Wilcoxon's original rule, scipy `zero_method="wilcox"`); the p-value is exact when
-    n <= 50 and there are neither ties nor zeros (scipy `method="auto"`), normal approximation otherwise.
-    Returns NaN when fewer than one non-zero change remains."""
-    values = pd.Series(change, dtype="float64").dropna()
-    values = values[values.ne(0)]
-    if values.empty:
+    """Wilcoxon signed-rank test of H0: median change = 0, two-sided (SAP change from baseline): zero
+    differences dropped (`zero_method="wilcox"`), the variant of `wilcoxon_method`, no continuity
+    correction; pingouin.wilcoxon (which passes these to scipy.stats.wilcoxon). The changes are exact
+    decimals (adam.derive.baseline), so equal changes tie. NaN when no non-zero change remains."""
+    import pingouin
+
+    values = pd.Series(change, dtype="float64").dropna().to_numpy()
+    values = values[values != 0]
+    if values.size == 0:
         return float("nan")
-    return float(stats.wilcoxon(values, zero_method="wilcox", method="auto").pvalue)
+    result = pingouin.wilcoxon(values, alternative="two-sided", zero_method="wilcox", correction=False,
+                               method=wilcoxon_method(values))
+    return float(result["p_val"].iloc[0])
+
+
+def discordant_pairs(before: pd.Series, after: pd.Series) -> tuple[int, int]:
+    """(b, c): pairs present before and absent after, and absent before and present after (pairs with a
+    missing side dropped)."""
+    pairs = pd.DataFrame({"before": before, "after": after}).dropna().astype(bool)
+    return int((pairs["before"] & ~pairs["after"]).sum()), int((~pairs["before"] & pairs["after"]).sum())
 
 
 def mcnemar_exact(before: pd.Series, after: pd.Series) -> float:
-    """McNemar's exact test for paired binary data (organ involvement baseline vs visit): a two-sided
-    binomial test of b successes in b + c discordant pairs with p = 0.5. 1.0 when no pair is discordant.
-    Pairs with either value missing are dropped."""
-    pairs = pd.DataFrame({"before": before, "after": after}).dropna().astype(bool)
-    b = int((pairs["before"] & ~pairs["after"]).sum())
-    c = int((~pairs["before"] & pairs["after"]).sum())
+    """McNemar's exact test for paired binary data (organ involvement baseline vs visit), two-sided: the
+    binomial test of b successes in b + c discordant pairs with p = 0.5 (pingouin `chi2_mcnemar`
+    "p_exact"). NaN ("NE" in the tables) when no pair is discordant: the test is not defined."""
+    import pingouin
+
+    b, c = discordant_pairs(before, after)
     if b + c == 0:
-        return 1.0
-    return float(stats.binomtest(b, b + c, p=0.5).pvalue)
+        return float("nan")
+    pairs = pd.DataFrame({"before": before, "after": after}).dropna().astype(bool).astype("int64")
+    _, result = pingouin.chi2_mcnemar(pairs, "before", "after")
+    return float(result["p_exact"].iloc[0])
 
 
 def format_percent(fraction: float) -> str:
-    """A fraction of 1 as a percentage with one decimal: 0.9 -> "90.0"."""
-    return f"{100 * fraction:.1f}"
+    """A fraction of 1 as a percentage with the percent precision, half away from zero: 0.9 -> "90.0"."""
+    return numbers.format_percent(fraction)
 
 
 def format_p(p: float) -> str:
     """p-values with three decimals; "<0.001" and ">0.999" at the ends; "NE" when not estimable."""
-    if p is None or np.isnan(p):
-        return "NE"
-    if p < 0.001:
-        return "<0.001"
-    if p > 0.999:
-        return ">0.999"
-    return f"{p:.3f}"
+    return numbers.format_p(p)
 
 
 def n_percent(x: int, n: int) -> str:
@@ -104,28 +131,16 @@ def n_percent(x: int, n: int) -> str:
         return "0"
     if n == 0:
         return str(x)
-    return f"{x} ({format_percent(x / n)})"
+    return f"{x} ({numbers.format_percent(Fraction(int(x), int(n)))})"
 
 
 def describe(values: pd.Series, decimals: int = 1) -> dict[str, str]:
-    """Descriptive summary of a numeric variable as display text: n, Mean (SD), Median, Q1, Q3, Min, Max.
+    """Descriptive summary of a numeric variable as display text: n, Mean (SD), Median, Q1, Q3, Min, Max,
+    on exact values (tlf.numbers.summarise: quantile definition 7) with the precision rule of display.yaml
+    from `decimals` collected decimals, rounded half away from zero."""
+    from tlf.ard import Ard
 
-    Quartiles are the type-7 (linear interpolation) quantiles of pandas/numpy and of R's default; SAS
-    PROC MEANS uses type 2 by default (differs for small n). Rounding is Python's round-half-even on the
-    binary value. Mean/median/Q1/Q3 use `decimals + 1`, SD `decimals + 2`, min/max `decimals`."""
-    x = pd.Series(values, dtype="float64").dropna()
-    n = len(x)
-    if n == 0:
-        return {"n": "0", "Mean (SD)": "", "Median": "", "Q1, Q3": "", "Min, Max": ""}
-    d1, d2 = decimals + 1, decimals + 2
-    sd = f"{x.std(ddof=1):.{d2}f}" if n > 1 else "NE"
-    return {
-        "n": str(n),
-        "Mean (SD)": f"{x.mean():.{d1}f} ({sd})",
-        "Median": f"{x.median():.{d1}f}",
-        "Q1, Q3": f"{x.quantile(0.25):.{d1}f}, {x.quantile(0.75):.{d1}f}",
-        "Min, Max": f"{x.min():.{decimals}f}, {x.max():.{decimals}f}",
-    }
+    return Ard("").summary(values, decimals)
 
 
 def clopper_pearson_bounds(x: np.ndarray, n: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

@@ -4,8 +4,9 @@ Clopper-Pearson CIs, descriptive statistics of a value and its change from basel
 Display conventions (the formatting functions of `tlf.stats`, listed here once):
 - n (%): percentage of the population N (or of the stated denominator) to one decimal; "0" alone for none;
 - responder rates: n/N, % to one decimal, Clopper-Pearson exact 95% CI in percent to one decimal;
-- continuous data: mean, median and quartiles one decimal more than the data, SD two more, min/max as the
-  data; the data's decimals are read from the values (`data_decimals`), at most 3;
+- continuous data: the precision rule of sap/specs/display.yaml from the decimals the variable is collected
+  with (mean, median and quartiles one more, SD two more, min/max as collected), rounded half away from
+  zero on the exact values (tlf.numbers);
 - p-values three decimals, "<0.001" below 0.001; "NE" when not estimable.
 All functions are vectorised over subjects: a Python loop runs over visits or parameters only.
 """
@@ -15,7 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tlf.stats import clopper_pearson_bounds, describe, format_p, format_percent, n_percent, wilcoxon_signed_rank
+from tlf.ard import Ard
+from tlf.numbers import collected_decimals
+from tlf.stats import clopper_pearson_bounds, format_percent, n_percent, wilcoxon_signed_rank
 
 INDENT = "  "
 
@@ -56,33 +59,50 @@ def rate_columns(x: np.ndarray, n: np.ndarray, confidence: float) -> pd.DataFram
     })
 
 
-def change_by_visit(records: pd.DataFrame, paramcds: list[str], visits: list, decimals: dict[str, int] | None = None) -> pd.DataFrame:
+def rates_into_ard(ard: Ard, x: np.ndarray, n: np.ndarray, confidence: float, groups: list[tuple],
+                   variable: str = "AVALC", level: str = "Y") -> pd.DataFrame:
+    """`rate_columns` with every statistic recorded in `ard` (n, N, pct, lcl, ucl per row; `groups[i]` are
+    the grouping pairs of row i): the display text comes from the ARD."""
+    x = np.asarray(x, dtype="int64")
+    n = np.asarray(n, dtype="int64")
+    lower, upper = clopper_pearson_bounds(x, n, confidence)
+    shown = [ard.rate(int(a), int(b), lo, hi, groups=g, variable=variable, level=level)
+             for a, b, lo, hi, g in zip(x, n, lower, upper, groups)]
+    return pd.DataFrame(shown, columns=["n_over_n", "percent", "ci"])
+
+
+def change_by_visit(records: pd.DataFrame, paramcds: list[str], visits: list, decimals: dict[str, int] | None = None,
+                    ard: Ard | None = None) -> pd.DataFrame:
     """Observed value and change from baseline by parameter and visit (SAP secondary analyses):
 
     one header row per parameter (PARAM), then per visit: n, mean (SD) of the observed value, and of the
-    change from baseline n, mean (SD), median, Q1, Q3, min, max and the Wilcoxon signed-rank p-value (zero
-    changes dropped; exact when n <= 50 without ties). `records` are analysis records (one per subject,
-    parameter and visit: ANL01FL = Y) with PARAMCD, PARAM, AVISITN, AVAL, CHG. Baseline is the first visit
-    of `visits` (no change). A visit without data keeps its row with n = 0.
+    change from baseline n, mean (SD), median, Q1, Q3, min, max and the Wilcoxon signed-rank p-value
+    (tlf.stats.wilcoxon_signed_rank). `records` are analysis records (one per subject, parameter and visit:
+    ANL01FL = Y) with PARAMCD, PARAM, AVISITN, AVAL, CHG. Baseline is the first visit of `visits` (no
+    change). A visit without data keeps its row with n = 0. Decimals: the collected decimals of the
+    parameter (sap/specs/display.yaml) and the precision rule; every statistic is recorded in `ard`
+    (groups PARAMCD and AVISIT, variables AVAL and CHG).
 
     Returns display text with columns: label, n, value, chg_n, chg_mean, chg_median, chg_q, chg_range, p.
     """
+    ard = ard if ard is not None else Ard("")
     rows = []
     for paramcd in paramcds:
         part = records[records["PARAMCD"].eq(paramcd)]
         name = part["PARAM"].dropna().iloc[0] if part["PARAM"].notna().any() else paramcd
-        d = (decimals or {}).get(paramcd, data_decimals(part["AVAL"]))
+        d = (decimals or {}).get(paramcd, collected_decimals(paramcd, part["AVAL"]))
         rows.append({"label": name})
         for i, visit in enumerate(visits):
             at = part[part["AVISITN"].eq(visit.visitnum)]
-            value = describe(at["AVAL"], d)
+            where = {"groups": (("PARAMCD", paramcd), ("AVISIT", visit.visit))}
+            value = ard.summary(at["AVAL"], d, variable="AVAL", **where)
             name_shown = "Baseline" if i == 0 else visit.visit.title()
             row = {"label": INDENT + name_shown, "n": value["n"], "value": value["Mean (SD)"]}
             if i > 0:
-                change = describe(at["CHG"], d)
+                change = ard.summary(at["CHG"], d, variable="CHG", **where)
                 row.update({"chg_n": change["n"], "chg_mean": change["Mean (SD)"], "chg_median": change["Median"],
                             "chg_q": change["Q1, Q3"], "chg_range": change["Min, Max"],
-                            "p": format_p(wilcoxon_signed_rank(at["CHG"]))})
+                            "p": ard.p_value(wilcoxon_signed_rank(at["CHG"]), stat="p_wilcoxon", variable="CHG", **where)})
             rows.append(row)
     columns = ["label", "n", "value", "chg_n", "chg_mean", "chg_median", "chg_q", "chg_range", "p"]
     return pd.DataFrame(rows, columns=columns).fillna("")

@@ -61,7 +61,7 @@ def test_mcnemar_exact_by_hand():
     before = pd.Series([True, True, True, True, False])
     after = pd.Series([False, False, False, True, False])
     assert stats.mcnemar_exact(before, after) == pytest.approx(0.25)
-    assert stats.mcnemar_exact(before, before) == 1.0
+    assert np.isnan(stats.mcnemar_exact(before, before))  # no discordant pair: not defined ("NE")
 
 
 def test_describe_by_hand():
@@ -77,3 +77,30 @@ def test_formatting():
     assert stats.format_p(0.9996) == ">0.999"
     assert stats.n_percent(5, 40) == "5 (12.5)"  # 5/40 = 0.125
     assert stats.n_percent(0, 40) == "0"
+
+
+def test_mcnemar_exact_agrees_with_scipy():
+    from scipy import stats as sp
+
+    # 4 yes->no, 1 no->yes: two-sided binomial(1 of 5, 0.5) = 2 * (1 + 5) / 32 = 0.375
+    frame = pd.DataFrame({"before": [1, 1, 1, 1, 0, 1, 0], "after": [0, 0, 0, 0, 1, 1, 0]})
+    assert stats.mcnemar_exact(frame["before"].astype(bool), frame["after"].astype(bool)) == pytest.approx(0.375)
+    assert sp.binomtest(1, 5, 0.5).pvalue == pytest.approx(0.375)
+
+
+def test_wilcoxon_variant_agrees_with_scipy():
+    from scipy import stats as sp
+
+    # no ties, n = 6: exact; -1, 2..6 -> 4/64 (worked above); scipy exact gives the same
+    assert stats.wilcoxon_method(np.array([-1.0, 2, 3, 4, 5, 6])) == "exact"
+    assert stats.wilcoxon_signed_rank([-1.0, 2, 3, 4, 5, 6]) == pytest.approx(
+        sp.wilcoxon([-1.0, 2, 3, 4, 5, 6], method="exact").pvalue)
+    # ties (|0.04| twice): normal approximation without continuity correction. By hand: |d| = 0.04, 0.04,
+    # 0.1, 0.2, 0.3 -> ranks 1.5, 1.5, 3, 4, 5; d = -0.04, 0.04, 0.1, 0.2, 0.3: T+ = 13.5, E = 7.5,
+    # Var = n(n+1)(2n+1)/24 - sum(t^3 - t)/48 = 13.75 - 6/48 = 13.625; z = 6 / sqrt(13.625) = 1.62549;
+    # p = 2 * (1 - Phi(1.62549)) = 0.10405
+    changes = [-0.04, 0.04, 0.1, 0.2, 0.3]
+    assert stats.wilcoxon_method(np.array(changes)) == "asymptotic"
+    assert stats.wilcoxon_signed_rank(changes) == pytest.approx(0.10405, abs=5e-5)
+    assert stats.wilcoxon_signed_rank(changes) == pytest.approx(
+        sp.wilcoxon(changes, method="asymptotic", correction=False).pvalue)

@@ -1,0 +1,372 @@
+"""Table QC: a second, independent computation of the tables' analysis results (ARD), from production ADaM
+and the plan only (no import of `tlf/`), compared value by value with the ARD production builds.
+
+Written from the SAP (sap/sap.qmd: populations, non-responder imputation, methods, rounding), the display
+rules of sap/specs/display.yaml and the ARD key vocabulary of the SAP section "Analysis results data". The
+arithmetic deliberately differs from production's: decimals through `decimal.Decimal` with ROUND_HALF_UP
+(half away from zero) instead of exact fractions, `statistics` quantiles, scipy's Wilcoxon directly instead of
+pingouin, Clopper-Pearson from beta quantiles, the binomial test summed from the binomial pmf.
+
+A QC ARD row has the production ARD key (OUTPUT, GROUP1, GROUP1_LEVEL, GROUP2, GROUP2_LEVEL, VARIABLE,
+VARIABLE_LEVEL, STAT), VALUE (float) and FORMATTED (display text). Tables double-programmed: `QC_TABLES`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from sap.specs import SPECS_DIR, load_codelists
+from sap.study import Study
+
+KEYS = ["OUTPUT", "GROUP1", "GROUP1_LEVEL", "GROUP2", "GROUP2_LEVEL", "VARIABLE", "VARIABLE_LEVEL", "STAT"]
+PRECISION_DIGITS = 60  # working precision of the decimal arithmetic
+
+
+def display_rules() -> dict:
+    with open(SPECS_DIR / "display.yaml", encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def to_decimal(value) -> Decimal:
+    """A float as the decimal it was recorded as (its shortest repr); ints as is."""
+    if isinstance(value, (int, np.integer)):
+        return Decimal(int(value))
+    return Decimal(repr(float(value)))
+
+
+def rounded(value: Decimal, places: int) -> str:
+    """Half away from zero (decimal ROUND_HALF_UP) to `places`; no minus sign on a zero result."""
+    q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if q == 0:
+        q = abs(q)
+    return f"{q:.{places}f}"
+
+
+class QcArd:
+    """QC ARD rows of one table."""
+
+    def __init__(self, output: str, rules: dict):
+        self.output, self.rules, self.rows = output, rules, []
+
+    def places(self, stat: str, collected: int = 0) -> int:
+        rule = str(self.rules["precision"][stat])
+        return collected + int(rule[1:]) if rule.startswith("+") else int(rule)
+
+    def put(self, stat, value, text, groups=(), variable="", level=""):
+        pairs = list(groups) + [("", "")] * (2 - len(groups))
+        self.rows.append({"OUTPUT": self.output, "GROUP1": pairs[0][0], "GROUP1_LEVEL": str(pairs[0][1]),
+                          "GROUP2": pairs[1][0], "GROUP2_LEVEL": str(pairs[1][1]), "VARIABLE": variable,
+                          "VARIABLE_LEVEL": str(level), "STAT": stat,
+                          "VALUE": np.nan if value is None else float(value), "FORMATTED": text})
+
+    def percent(self, x: int, n: int) -> tuple[Decimal, str]:
+        with localcontext() as ctx:
+            ctx.prec = PRECISION_DIGITS
+            value = Decimal(100 * x) / Decimal(n)
+        return value, rounded(value, self.places("percent"))
+
+    def n_pct(self, x, n, **where):
+        self.put("n", x, str(x), **where)
+        self.put("N", n, str(n), **where)
+        if n:
+            value, text = self.percent(x, n)
+            self.put("pct", value, text, **where)
+
+    def rate(self, x, n, confidence, **where):
+        self.n_pct(x, n, **where)
+        if n:
+            alpha = 1 - confidence
+            low = stats.beta.ppf(alpha / 2, x, n - x + 1) if x > 0 else 0.0
+            high = stats.beta.ppf(1 - alpha / 2, x + 1, n - x) if x < n else 1.0
+            for stat, bound in (("lcl", low), ("ucl", high)):
+                value = to_decimal(bound) * 100
+                self.put(stat, value, rounded(value, self.places("percent")), **where)
+
+    def p_value(self, p, stat, **where):
+        if p is None or np.isnan(p):
+            self.put(stat, None, "NE", **where)
+            return
+        places = self.places("p_value")
+        floor = Decimal(1).scaleb(-places)
+        d = to_decimal(p)
+        text = f"<{floor}" if d < floor else f">{1 - floor}" if d > 1 - floor else rounded(d, places)
+        self.put(stat, p, text, **where)
+
+    def summary(self, values: pd.Series, collected: int, **where):
+        data = sorted(to_decimal(v) for v in pd.Series(values, dtype="float64").dropna())
+        n = len(data)
+        self.put("n", n, str(n), **where)
+        if n == 0:
+            return
+        with localcontext() as ctx:
+            ctx.prec = PRECISION_DIGITS
+            mean = sum(data, Decimal(0)) / n
+            self.put("mean", mean, rounded(mean, self.places("mean", collected)), **where)
+            if n > 1:
+                sd = (sum(((v - mean) ** 2 for v in data), Decimal(0)) / (n - 1)).sqrt()
+                self.put("sd", sd, rounded(sd, self.places("sd", collected)), **where)
+            median = statistics.median(data)
+            q1, _, q3 = statistics.quantiles(data, n=4, method="inclusive") if n > 1 else (data[0], None, data[0])
+        self.put("median", median, rounded(median, self.places("median", collected)), **where)
+        self.put("q1", q1, rounded(q1, self.places("quartile", collected)), **where)
+        self.put("q3", q3, rounded(q3, self.places("quartile", collected)), **where)
+        self.put("min", data[0], rounded(data[0], self.places("minmax", collected)), **where)
+        self.put("max", data[-1], rounded(data[-1], self.places("minmax", collected)), **where)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=[*KEYS, "VALUE", "FORMATTED"])
+
+
+# ------------------------------------------------------------------------------------------------ methods
+
+def binomial_two_sided(x: int, n: int, p: float) -> float:
+    """Exact two-sided binomial p: the sum of the probabilities of the outcomes no more likely than x
+    (with the relative tolerance 1e-7 of R's binom.test)."""
+    pmf = stats.binom.pmf(np.arange(n + 1), n, p)
+    return float(min(1.0, pmf[pmf <= pmf[x] * (1 + 1e-7)].sum()))
+
+
+def wilcoxon_p(changes: pd.Series) -> float:
+    """SAP Wilcoxon signed-rank: zeros dropped, exact when <= 50 non-zero differences without ties, else
+    normal approximation with tie correction and no continuity correction; two-sided."""
+    d = pd.Series(changes, dtype="float64").dropna().to_numpy()
+    d = d[d != 0]
+    if d.size == 0:
+        return float("nan")
+    ties = len(set(np.abs(d).tolist())) < d.size
+    method = "exact" if d.size <= 50 and not ties else "asymptotic"
+    return float(stats.wilcoxon(d, zero_method="wilcox", correction=False, method=method).pvalue)
+
+
+def collected(rules: dict, variable: str, values: pd.Series) -> int:
+    listed = rules.get("collected_decimals", {})
+    if variable in listed:
+        return int(listed[variable])
+    places = 0
+    for v in pd.Series(values, dtype="float64").dropna():
+        exponent = to_decimal(v).normalize().as_tuple().exponent
+        places = max(places, min(-exponent if exponent < 0 else 0, int(rules["most_decimals"])))
+    return places
+
+
+# ------------------------------------------------------------------------------------------------ tables
+
+def _population(adam, flag: str) -> set:
+    adsl = adam["ADSL"]
+    return set(adsl.loc[adsl[flag].eq("Y"), "USUBJID"])
+
+
+def qc_disposition(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.1.1: enrolled n; SAFFL/FASFL/COMPLFL, every EOSSTT and (among discontinued) DCSREAS term n (%) of
+    the enrolled."""
+    q = QcArd("14.1.1", rules)
+    adsl = adam["ADSL"]
+    adsl = adsl[adsl["ENRLFL"].eq("Y")]
+    n = len(adsl)
+    q.put("n", n, str(n), variable="ENRLFL", level="Y")
+    for flag in ("SAFFL", "FASFL", "COMPLFL"):
+        q.n_pct(int((adsl[flag] == "Y").sum()), n, variable=flag, level="Y")
+    codelists = load_codelists()
+    statuses = list(codelists["EOSSTT"].values) + sorted(set(adsl["EOSSTT"].dropna()) - set(codelists["EOSSTT"].values))
+    for status in statuses:
+        q.n_pct(int((adsl["EOSSTT"] == status).sum()), n, variable="EOSSTT", level=status)
+    stopped = adsl[adsl["EOSSTT"] == "DISCONTINUED"]
+    if "DISCONTINUED" in statuses:
+        reasons = list(codelists["DCSREAS"].values)
+        for reason in reasons + sorted(set(stopped["DCSREAS"].dropna()) - set(reasons)):
+            q.n_pct(int((stopped["DCSREAS"] == reason).sum()), n, variable="DCSREAS", level=reason)
+        if stopped["DCSREAS"].isna().any():
+            q.n_pct(int(stopped["DCSREAS"].isna().sum()), n, variable="DCSREAS", level="")
+    return q.frame()
+
+
+def _fas_adrs(adam, study: Study):
+    fas = _population(adam, "FASFL")
+    adrs = adam["ADRS"]
+    return fas, adrs[adrs["USUBJID"].isin(fas)]
+
+
+def qc_primary(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.2.1: SRI-4 at the primary visit, N = FAS; responders with Clopper-Pearson CI; non-responders;
+    imputed (FAS subjects without an observed record: N minus records with DTYPE missing); exact binomial
+    test against the historical rate."""
+    q = QcArd("14.2.1", rules)
+    fas, adrs = _fas_adrs(adam, study)
+    visit = study.primary_visit
+    at = adrs[(adrs["PARAMCD"] == "SRI4") & (adrs["AVISITN"] == visit.visitnum)]
+    n = len(fas)
+    x = int((at["AVALC"] == "Y").sum())
+    where = {"groups": (("PARAMCD", "SRI4"), ("AVISIT", visit.visit))}
+    q.rate(x, n, 1 - study.endpoints.alpha, variable="AVALC", level="Y", **where)
+    q.put("n", n - x, str(n - x), variable="AVALC", level="N", **where)
+    observed = int(at["DTYPE"].isna().sum())
+    q.put("n", n - observed, str(n - observed), variable="DTYPE", level="NRI", **where)
+    q.p_value(binomial_two_sided(x, n, study.endpoints.historical_response_rate), "p_binomial", variable="AVALC",
+              level="Y", **where)
+    return q.frame()
+
+
+def qc_sri_by_visit(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.2.2: SRI-k responders per post-baseline visit, N = FAS, Clopper-Pearson CI."""
+    q = QcArd("14.2.2", rules)
+    fas, adrs = _fas_adrs(adam, study)
+    for k in study.endpoints.sri_thresholds:
+        for visit in study.post_baseline_visits:
+            at = adrs[(adrs["PARAMCD"] == f"SRI{k}") & (adrs["AVISITN"] == visit.visitnum)]
+            q.rate(int((at["AVALC"] == "Y").sum()), len(fas), 1 - study.endpoints.alpha, variable="AVALC", level="Y",
+                   groups=(("PARAMCD", f"SRI{k}"), ("AVISIT", visit.visit)))
+    return q.frame()
+
+
+def qc_components(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.2.3: SLEDR4, BILNW, PGANW and SRI4 responders n (%) of the FAS per post-baseline visit."""
+    q = QcArd("14.2.3", rules)
+    fas, adrs = _fas_adrs(adam, study)
+    for paramcd in ("SLEDR4", "BILNW", "PGANW", "SRI4"):
+        for visit in study.post_baseline_visits:
+            at = adrs[(adrs["PARAMCD"] == paramcd) & (adrs["AVISITN"] == visit.visitnum)]
+            q.n_pct(int((at["AVALC"] == "Y").sum()), len(fas), variable="AVALC", level="Y",
+                    groups=(("PARAMCD", paramcd), ("AVISIT", visit.visit)))
+    return q.frame()
+
+
+def _qc_change(number: str, dataset: str, paramcds: list[str]):
+    def compute(adam, study: Study, rules: dict) -> pd.DataFrame:
+        """Observed value (every visit) and change from baseline (post-baseline visits): n, mean, SD, median,
+        Q1, Q3, min, max and the Wilcoxon p, on the FAS analysis records (ANL01FL = Y)."""
+        q = QcArd(number, rules)
+        fas = _population(adam, "FASFL")
+        data = adam[dataset]
+        data = data[(data["ANL01FL"] == "Y") & data["USUBJID"].isin(fas)]
+        for paramcd in paramcds:
+            part = data[data["PARAMCD"] == paramcd]
+            places = collected(rules, paramcd, part["AVAL"])
+            for i, visit in enumerate(study.visits):
+                at = part[part["AVISITN"] == visit.visitnum]
+                where = {"groups": (("PARAMCD", paramcd), ("AVISIT", visit.visit))}
+                q.summary(at["AVAL"], places, variable="AVAL", **where)
+                if i > 0:
+                    q.summary(at["CHG"], places, variable="CHG", **where)
+                    q.p_value(wilcoxon_p(at["CHG"]), "p_wilcoxon", variable="CHG", **where)
+        return q.frame()
+    return compute
+
+
+def qc_sensitivity(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.2.8: SRI-4 at the primary visit: NRI (N = FAS), observed cases (ANL02FL = Y records), completers
+    (COMPLFL = Y, NRI); SRI-5..8 and SLEDR4 with NRI."""
+    q = QcArd("14.2.8", rules)
+    fas, adrs = _fas_adrs(adam, study)
+    at = adrs[adrs["AVISITN"] == study.primary_visit.visitnum]
+    adsl = adam["ADSL"]
+    completers = set(adsl.loc[adsl["COMPLFL"].eq("Y"), "USUBJID"]) & fas
+    confidence = 1 - study.endpoints.alpha
+
+    def yes(rows):
+        return int((rows["AVALC"] == "Y").sum())
+
+    sri4 = at[at["PARAMCD"] == "SRI4"]
+    observed = sri4[sri4["ANL02FL"] == "Y"]
+    analyses = [("PRIMARY", "SRI4", yes(sri4), len(fas)), ("OBSERVED", "SRI4", yes(observed), len(observed)),
+                ("COMPLETERS", "SRI4", yes(sri4[sri4["USUBJID"].isin(completers)]), len(completers))]
+    analyses += [("NRI", f"SRI{k}", yes(at[at["PARAMCD"] == f"SRI{k}"]), len(fas))
+                 for k in study.endpoints.sri_thresholds if k != 4]
+    analyses.append(("NRI", "SLEDR4", yes(at[at["PARAMCD"] == "SLEDR4"]), len(fas)))
+    for key, paramcd, x, n in analyses:
+        q.rate(x, n, confidence, variable="AVALC", level="Y", groups=(("ANALYSIS", key), ("PARAMCD", paramcd)))
+    return q.frame()
+
+
+def _teae(adam) -> tuple[int, pd.DataFrame]:
+    safety = _population(adam, "SAFFL")
+    adae = adam["ADAE"]
+    events = adae[(adae["TRTEMFL"] == "Y") & adae["USUBJID"].isin(safety)].copy()
+    events["AEBODSYS"] = events["AEBODSYS"].fillna("Uncoded")
+    events["AEDECOD"] = events["AEDECOD"].fillna("Uncoded")
+    events["severity"] = pd.to_numeric(events["ASEVN"], errors="coerce").fillna(3)  # missing counts as severe
+    return len(safety), events
+
+
+def qc_teae_overview(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.3.1.1: subjects (n (%) of the safety population) and events per kind of TEAE."""
+    q = QcArd("14.3.1.1", rules)
+    n, events = _teae(adam)
+    kinds = {"ANY": events.index == events.index, "RELATED": events["ARELFL"] == "Y", "SEVERE": events["severity"] == 3,
+             "SERIOUS": events["AESER"] == "Y", "WITHDRAWN": events["AEACN"] == "DRUG WITHDRAWN",
+             "FATAL": events["AEOUT"] == "FATAL", "CQ01": events["CQ01NAM"].notna()}
+    for key, mask in kinds.items():
+        chosen = events[np.asarray(mask, dtype=bool)]
+        where = {"groups": (("CATEGORY", key),), "variable": "USUBJID"}
+        q.n_pct(chosen["USUBJID"].nunique(), n, **where)
+        q.put("events", len(chosen), str(len(chosen)), **where)
+    return q.frame()
+
+
+def _qc_soc_pt(number: str, related_only: bool):
+    def compute(adam, study: Study, rules: dict) -> pd.DataFrame:
+        """Subjects n (%) and events: any TEAE, per SOC and per SOC/PT (related ones only for 14.3.1.4)."""
+        q = QcArd(number, rules)
+        n, events = _teae(adam)
+        if related_only:
+            events = events[events["ARELFL"] == "Y"]
+        groups = [(("AEBODSYS", ""), ("AEDECOD", "")), events]
+        cells = [groups]
+        for soc, part in events.groupby("AEBODSYS"):
+            cells.append([(("AEBODSYS", soc), ("AEDECOD", "")), part])
+            for pt, rows in part.groupby("AEDECOD"):
+                cells.append([(("AEBODSYS", soc), ("AEDECOD", pt)), rows])
+        for key, rows in cells:
+            q.n_pct(rows["USUBJID"].nunique(), n, groups=key, variable="USUBJID")
+            q.put("events", len(rows), str(len(rows)), groups=key, variable="USUBJID")
+        return q.frame()
+    return compute
+
+
+QC_TABLES = {
+    "14.1.1": qc_disposition,
+    "14.2.1": qc_primary,
+    "14.2.2": qc_sri_by_visit,
+    "14.2.3": qc_components,
+    "14.2.4": _qc_change("14.2.4", "ADQS", ["SLEDAI", "SLEPGA", "BILAG"]),
+    "14.2.6": _qc_change("14.2.6", "ADLB", ["DDNAIGAB", "C3", "C4", "PROTEXR"]),
+    "14.2.7": _qc_change("14.2.7", "ADLB", ["TREG", "TH17", "TFH", "TEFF"]),
+    "14.2.8": qc_sensitivity,
+    "14.3.1.1": qc_teae_overview,
+    "14.3.1.2": _qc_soc_pt("14.3.1.2", related_only=False),
+    "14.3.1.4": _qc_soc_pt("14.3.1.4", related_only=True),
+}
+
+
+def qc_tables(adam: Mapping[str, pd.DataFrame], study: Study) -> dict[str, pd.DataFrame]:
+    """The QC ARD of every double-programmed table (`QC_TABLES`), by output number."""
+    rules = display_rules()
+    return {number: compute(adam, study, rules) for number, compute in QC_TABLES.items()}
+
+
+def compare_ard(production: pd.DataFrame, qc: pd.DataFrame, tolerance: float = 1e-9) -> dict:
+    """Value-by-value comparison on the ARD key: rows only on one side, VALUE differing by more than
+    `tolerance` (both missing is equal), FORMATTED differing at all. Returns counts and examples."""
+    prod = production[[*KEYS, "VALUE", "FORMATTED"]].astype({k: "str" for k in KEYS})
+    mine = qc[[*KEYS, "VALUE", "FORMATTED"]].astype({k: "str" for k in KEYS})
+    merged = prod.merge(mine, on=KEYS, how="outer", suffixes=("_prod", "_qc"), indicator=True)
+    key_text = merged[KEYS[1:]].agg("/".join, axis=1).str.replace(r"/+", "/", regex=True).str.strip("/")
+    only_prod = key_text[merged["_merge"].eq("left_only")].tolist()
+    only_qc = key_text[merged["_merge"].eq("right_only")].tolist()
+    both = merged[merged["_merge"].eq("both")]
+    a, b = both["VALUE_prod"].astype("float64"), both["VALUE_qc"].astype("float64")
+    value_differs = ~((a.isna() & b.isna()) | (np.abs(a - b) <= tolerance))
+    text_differs = both["FORMATTED_prod"].astype("str").ne(both["FORMATTED_qc"].astype("str"))
+    differs = both[value_differs | text_differs]
+    examples = [{"key": key_text[i], "production": f"{differs.at[i, 'VALUE_prod']} '{differs.at[i, 'FORMATTED_prod']}'",
+                 "qc": f"{differs.at[i, 'VALUE_qc']} '{differs.at[i, 'FORMATTED_qc']}'"} for i in differs.index[:3]]
+    return {"rows_production": len(prod), "rows_qc": len(mine), "rows_matched": len(both),
+            "only_in_production": only_prod, "only_in_qc": only_qc, "values_differ": int(len(differs)),
+            "examples": examples,
+            "status": "PASS" if not (only_prod or only_qc or len(differs)) else "FAIL"}

@@ -241,6 +241,6 @@ def sensitivity_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study:
             .with_body(body, headers=[f"Analysis at {study.primary_visit.visit.title()}", "Responders, n/N", "Rate, %",
                                       f"{confidence:.0%} CI, %"], col_widths=[10, 3, 2, 3])
             .with_footnotes(["Observed cases: N = subjects with the SLEDAI-2K change, all BILAG-2004 domains and the PGA "
-                             "observed at the visit (ADRS ANL02FL = Y).",
-                             "Completers: subjects who completed the study (ADSL COMPLFL = Y)."])
+                             "observed at the visit.",
+                             "Completers: subjects who completed the study."])
             .with_ard(ard))

@@ -44,6 +44,8 @@ class Output:
     align: tuple[str, ...] = ()  # "l" | "c" | "r" per column; first column left, others centred by default
     notes: tuple[str, ...] = field(default=())  # run notes (e.g. validation failed), printed first
     ard: pd.DataFrame | None = None  # the analysis results data the body was built from (tlf.ard)
+    study_id: str = ""  # for every page's header or footer (renderers: issue 11)
+    data_status: str = ""  # "SYNTHETIC DATA" for twin runs: every page's header or footer must carry it
 
     @classmethod
     def from_spec(cls, spec: OutputSpec) -> "Output":
@@ -83,6 +85,15 @@ class Output:
 
     def with_figure(self, figure: object) -> "Output":
         return dataclasses.replace(self, figure=figure)
+
+    def with_study(self, study_id: str, data_status: str) -> "Output":
+        """Study id and data status ("SYNTHETIC DATA" or "") that every page of the output carries."""
+        return dataclasses.replace(self, study_id=study_id, data_status=data_status)
+
+    @property
+    def page_header(self) -> str:
+        """"<study id> | SYNTHETIC DATA" (or the study id alone) for the renderers' running header."""
+        return " | ".join(part for part in (self.study_id, self.data_status) if part)
 
     def with_ard(self, ard: "Ard") -> "Output":
         """The ARD the body's numbers come from (tlf.ard.Ard): every statistic shown, with its exact value."""

@@ -39,6 +39,7 @@ class RunInfo:
     study: Study
     notes: list[str] = field(default_factory=list)
     validation_report: Path | None = None
+    synthetic: bool = True  # the data come from the synthetic twin (no --raw extract): every page says so
 
     @classmethod
     def from_env(cls) -> "RunInfo":
@@ -50,6 +51,7 @@ class RunInfo:
             study=load_study(env.get("SAP_STUDY_FILE") or None),
             notes=json.loads(env.get("SAP_NOTES", "[]")),
             validation_report=Path(env.get("SAP_VALIDATION_REPORT", "output/validation/report.md")),
+            synthetic=env.get("SAP_SYNTHETIC", "1") == "1",
         )
 
     def to_env(self) -> dict[str, str]:
@@ -59,7 +61,11 @@ class RunInfo:
             "SAP_RUN_ID": self.run_id,
             "SAP_NOTES": json.dumps(self.notes),
             "SAP_VALIDATION_REPORT": str(self.validation_report or ""),
+            "SAP_SYNTHETIC": "1" if self.synthetic else "0",
         }
+
+
+SYNTHETIC_LABEL = "SYNTHETIC DATA"  # printed on every page of an output made from the synthetic twin
 
 
 def source_line(spec: OutputSpec, run: RunInfo) -> str:
@@ -83,7 +89,8 @@ def build_output(spec: OutputSpec, adam: Mapping[str, pd.DataFrame], run: RunInf
     """Call the output's builder and add what every output carries: plan values in the footnotes, source
     line and run notes."""
     out = spec.builder_function()(adam, spec, run.study)
-    return out.with_plan_values(plan_values(run.study)).with_source(source_line(spec, run)).with_notes(run.notes)
+    return (out.with_plan_values(plan_values(run.study)).with_source(source_line(spec, run)).with_notes(run.notes)
+            .with_study(run.study.study.studyid, SYNTHETIC_LABEL if run.synthetic else ""))
 
 
 def figure_file(out: Output, run: RunInfo) -> Path | None:

@@ -7,6 +7,7 @@
     output/tlf/book.pdf, book.docx         the whole book in one PDF (Typst) and one DOCX (pandoc)
     output/tlf/index.csv                   what was produced: number, title, files, or why not
     output/tlf/ard/<stem>.parquet|json     each output's analysis results data (tlf.ard; Dataset-JSON 1.1)
+    output/tlf/ard/ars.json                CDISC ARS 1.0 ReportingEvent of Tables 14.2.1, 14.2.2, 14.2.8 (tlf.ars)
 
 With `quarto` on PATH the book is rendered by `quarto render` into output/tlf/quarto/ instead.
 """
@@ -20,7 +21,9 @@ import yaml
 
 from sap.errors import InputError, Problem
 from sap.pipeline import RunContext, run_id
+from sap.datasets import write_json
 from tlf.ard_files import write_ard
+from tlf.ars import ARS_OUTPUTS, check_ars, reporting_event
 from tlf.catalog import load_outputs
 from tlf.inputs import AdamFolder, DatasetUnavailable
 from tlf.page import RunInfo, build_output, figure_file
@@ -50,9 +53,10 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
         study_file.write_text(yaml.safe_dump(ctx.study.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
         run = RunInfo(adam_dir=adam_dir, figure_dir=(folder / "figures").resolve(), run_id=run_id(ctx),
                       study=ctx.study, notes=list(ctx.notes),
-                      validation_report=(ctx.folder("validation") / "report.md").resolve())
+                      validation_report=(ctx.folder("validation") / "report.md").resolve(), synthetic=ctx.raw is None)
         adam = AdamFolder(run.adam_dir)
         produced = 0
+        ars_outputs = []
         for spec in catalogue.outputs:
             row = {"number": spec.number, "kind": spec.kind, "title": spec.title, "status": "", "file": ""}
             if not spec.builder:
@@ -66,10 +70,18 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
                 else:
                     rtf = write_rtf(out, folder / "rtf", figure_file(out, run))
                     write_ard(out.analysis_results(), folder / "ard", out.file_stem, f"ARD of {out.label}", ctx.study)
+                    if spec.number in ARS_OUTPUTS:
+                        ars_outputs.append(out)
                     row["status"], row["file"] = "produced", f"rtf/{rtf.name}"
                     produced += 1
             rows.append(row)
         _write_index(rows, folder / "index.csv")
+        if ars_outputs:
+            event = reporting_event(ars_outputs, ctx.study)
+            problems = check_ars(event)
+            if problems:  # a bug in tlf.ars, not bad input
+                raise RuntimeError("ARS JSON: " + "; ".join(problems[:3]))
+            write_json(event, folder / "ard" / "ars.json")
 
         env = {**run.to_env(), "SAP_STUDY_FILE": str(study_file.resolve())}
         project = book.read_project()

@@ -96,3 +96,11 @@ def test_the_document_says_the_data_are_synthetic_and_has_no_raw_markup(sap_text
     assert "Traceback" not in sap_text
     assert "$" not in sap_text  # no LaTeX math (no MathJax offline)
     assert "{python}" not in sap_text and "#|" not in sap_text
+
+
+def test_methods_rounding_and_precision_are_stated(sap_text):
+    # the Wilcoxon variant, McNemar exact, nominal p-values, quantile definition and the rounding rule
+    for phrase in ["changes of exactly zero are dropped", "no continuity correction", "tie-corrected variance",
+                   "chi2_mcnemar", "nominal", "definition 7 of Hyndman and Fan", "half away from zero",
+                   "0.125 → 0.13", "SD +2", "analysis results dataset"]:
+        assert phrase in sap_text, phrase

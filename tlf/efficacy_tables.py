@@ -109,12 +109,15 @@ def _change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Stu
     records = data[data["ANL01FL"].eq("Y") & data["USUBJID"].isin(subjects["USUBJID"]) & data["PARAMCD"].isin(paramcds)]
     one_record_per_subject(records, name, ["PARAMCD", "AVISITN"])
     ard = Ard(spec.number)
-    body = change_by_visit(records, paramcds, study.visits, ard=ard)
+    body = change_by_visit(records, paramcds, study.visits, ard=ard, confidence=1 - study.endpoints.alpha)
     return (Output.from_spec(spec).with_n(len(subjects)).with_ard(ard)
             .with_body(body, headers=CHANGE_HEADERS, col_widths=CHANGE_WIDTHS)
             .with_footnotes(["Observed cases (analysis record closest to the visit target day); baseline: last value on or "
                              "before the first dose.", "n: subjects with a value; change n: subjects with a value at baseline "
-                             "and at the visit."]))
+                             "and at the visit.",
+                             "95% CI of the mean change: t distribution. HL: Hodges-Lehmann estimate of the median change "
+                             "(median of the Walsh averages of the non-zero changes) with the confidence interval from the "
+                             "signed-rank distribution (exact, or its normal approximation when the test is approximate)."]))
 
 
 def scores_change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:

@@ -20,7 +20,10 @@ from tlf.catalog import OutputSpec
 from tlf.inputs import dataset, population
 from tlf.ard import Ard
 from tlf.output import Output
-from tlf.stats import n_percent
+from fractions import Fraction
+
+from tlf import numbers
+from tlf.stats import clopper_pearson_bounds, n_percent
 from tlf.summaries import INDENT
 
 ADAE_VARS = ["USUBJID", "AEBODSYS", "AEDECOD", "TRTEMFL", "ASEV", "ASEVN", "ARELFL", "AESER", "AEACN", "AEOUT", "CQ01NAM"]
@@ -95,13 +98,29 @@ def teae_overview_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stud
              ("TEAE with fatal outcome", "FATAL", events["AEOUT"].eq("FATAL")),
              ("Injection-site reaction (CQ01)", "CQ01", events["CQ01NAM"].notna())]
     ard = Ard(spec.number)
-    body = pd.DataFrame({"kind": [k for k, _, _ in kinds],
-                         "subjects": [ard.n_pct(int(events.loc[m, "USUBJID"].nunique()), n, groups=(("CATEGORY", key),),
-                                                variable="USUBJID") for _, key, m in kinds],
-                         "events": [ard.count(int(m.sum()), stat="events", groups=(("CATEGORY", key),), variable="USUBJID")
-                                    for _, key, m in kinds]})
+    adsl = dataset(adam, "ADSL", ["USUBJID", spec.population, "TRTDURD"])
+    exposure_days = pd.to_numeric(adsl.loc[adsl[spec.population].eq("Y"), "TRTDURD"], errors="coerce").sum()
+    subject_years = numbers.exact(float(exposure_days)) / Fraction(36525, 100)  # days / 365.25, exact
+    confidence = 1 - study.endpoints.alpha
+    rows = []
+    for label, key, mask in kinds:
+        where = {"groups": (("CATEGORY", key),), "variable": "USUBJID"}
+        x = int(events.loc[mask, "USUBJID"].nunique())
+        lower, upper = clopper_pearson_bounds(np.array([x]), np.array([n]), confidence)
+        shown = ard.rate(x, n, float(lower[0]), float(upper[0]), **where)
+        rate = Fraction(x * 100) / subject_years if subject_years else None
+        rows.append({"kind": label, "subjects": "0" if x == 0 else f"{x} ({shown['percent']})", "ci": shown["ci"],
+                     "eair": ard.add("eair", rate, numbers.fmt(rate, numbers.decimals_for("rate_per_100py", 0)), **where)
+                     if rate is not None else "NE",
+                     "events": ard.count(int(mask.sum()), stat="events", **where)})
+    body = pd.DataFrame(rows)
     return (Output.from_spec(spec).with_n(n).with_ard(ard)
-            .with_body(body, headers=["Subjects with", f"Subjects, n (%) (N={n})", "Events, n"], col_widths=[6, 2, 1.2]))
+            .with_body(body, headers=["Subjects with", f"Subjects, n (%) (N={n})", f"{confidence:.0%} CI, %",
+                                      "Per 100 subject-years", "Events, n"], col_widths=[6, 2, 2, 2, 1.2])
+            .with_footnotes(["95% CI: Clopper-Pearson exact, of the percentage of subjects.",
+                             f"Per 100 subject-years: subjects with the event / total treatment duration of the safety "
+                             f"population ({numbers.fmt(subject_years, 1)} subject-years; "
+                             "days / 365.25) x 100 (exposure-adjusted incidence rate)."]))
 
 
 def teae_soc_pt_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:

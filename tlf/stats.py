@@ -155,3 +155,60 @@ def clopper_pearson_bounds(x: np.ndarray, n: np.ndarray, confidence: float = 0.9
         upper = np.where(x < n, stats.beta.ppf(1 - alpha / 2, x + 1, n - x), 1.0)
     empty = n <= 0
     return np.where(empty, np.nan, lower), np.where(empty, np.nan, upper)
+
+
+def signed_rank_quantile(probability: float, n: int) -> int:
+    """R's qsignrank(p, n): the smallest t with P(T+ <= t) >= p under the exact null distribution of the
+    signed-rank statistic for n untied non-zero differences (counts of subsets of 1..n by their sum)."""
+    counts = np.zeros(n * (n + 1) // 2 + 1, dtype=object)
+    counts[0] = 1
+    for rank in range(1, n + 1):  # subset-sum counts, exact integers
+        counts[rank:] = counts[rank:] + counts[:-rank].copy()
+    cumulative = np.cumsum(counts) / (2 ** n)
+    return int(np.argmax(cumulative >= probability - 1e-12))
+
+
+@dataclass(frozen=True)
+class ShiftEstimate:
+    """Hodges-Lehmann estimate of the median change with its confidence limits (exact rationals)."""
+
+    estimate: object
+    lower: object
+    upper: object
+
+
+def hodges_lehmann(change: pd.Series, confidence: float = 0.95) -> ShiftEstimate | None:
+    """Hodges-Lehmann one-sample shift (SAP: estimate with the Wilcoxon test): the median of the Walsh
+    averages (x_i + x_j) / 2, i <= j, of the non-zero changes (zeros dropped as for the test, as R's
+    wilcox.test), on exact values. CI [W(k), W(M + 1 - k)], M = n(n + 1) / 2: k = qsignrank(alpha/2, n)
+    (at least 1) from the exact distribution when the test is exact (`wilcoxon_method`), else
+    k = floor(M / 2 - z(1 - alpha/2) * sqrt(n(n + 1)(2n + 1) / 24)) (normal approximation, at least 1).
+    None without a non-zero change."""
+    values = [q for q in numbers.exact_values(change) if q != 0]
+    n = len(values)
+    if n == 0:
+        return None
+    walsh = sorted((values[i] + values[j]) / 2 for i in range(n) for j in range(i, n))
+    m = len(walsh)
+    alpha = 1 - confidence
+    if wilcoxon_method(np.array([float(v) for v in values])) == "exact":
+        k = max(signed_rank_quantile(alpha / 2, n), 1)
+    else:
+        k = max(int(np.floor(m / 2 - stats.norm.ppf(1 - alpha / 2) * np.sqrt(n * (n + 1) * (2 * n + 1) / 24))), 1)
+    return ShiftEstimate(numbers.quantile7(walsh, Fraction(1, 2)), walsh[k - 1], walsh[m - k])
+
+
+def mean_ci(change: pd.Series, confidence: float = 0.95) -> tuple[object, object] | None:
+    """t-based confidence interval of a mean: mean -/+ t(1 - alpha/2; n - 1) * SD / sqrt(n), on the exact
+    mean and SD (tlf.numbers.summarise); None when n < 2."""
+    from decimal import Decimal, localcontext
+
+    s = numbers.summarise(change)
+    if s.n < 2:
+        return None
+    t = Decimal(repr(float(stats.t.ppf(1 - (1 - confidence) / 2, s.n - 1))))
+    with localcontext() as ctx:
+        ctx.prec = 40
+        mean = Decimal(s.mean.numerator) / Decimal(s.mean.denominator)
+        half = t * s.se
+        return mean - half, mean + half

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from tlf.ard import Ard
-from tlf.numbers import collected_decimals
-from tlf.stats import clopper_pearson_bounds, format_percent, n_percent, wilcoxon_signed_rank
+from tlf.numbers import collected_decimals, decimals_for, fmt
+from tlf.stats import clopper_pearson_bounds, format_percent, hodges_lehmann, mean_ci, n_percent, wilcoxon_signed_rank
 
 INDENT = "  "
 
@@ -71,8 +71,29 @@ def rates_into_ard(ard: Ard, x: np.ndarray, n: np.ndarray, confidence: float, gr
     return pd.DataFrame(shown, columns=["n_over_n", "percent", "ci"])
 
 
+def change_estimates(ard: Ard, change: pd.Series, decimals: int, confidence: float, where: dict) -> str:
+    """Mean change with its t-based CI and the Hodges-Lehmann shift with its CI (tlf.stats.mean_ci,
+    hodges_lehmann), recorded as mean_lcl/mean_ucl and hl/hl_lcl/hl_ucl; display "m (l, u); HL h (l, u)",
+    "NE" parts when not estimable."""
+    mean_d, hl_d = decimals_for("ci_mean", decimals), decimals_for("hodges_lehmann", decimals)
+    ci = mean_ci(change, confidence)
+    if ci is None:
+        mean_text = "NE"
+    else:
+        low = ard.add("mean_lcl", ci[0], fmt(ci[0], mean_d), variable="CHG", **where)
+        high = ard.add("mean_ucl", ci[1], fmt(ci[1], mean_d), variable="CHG", **where)
+        mean_text = f"({low}, {high})"
+    shift = hodges_lehmann(change, confidence)
+    if shift is None:
+        return f"{mean_text}; HL NE"
+    hl = ard.add("hl", shift.estimate, fmt(shift.estimate, hl_d), variable="CHG", **where)
+    low = ard.add("hl_lcl", shift.lower, fmt(shift.lower, hl_d), variable="CHG", **where)
+    high = ard.add("hl_ucl", shift.upper, fmt(shift.upper, hl_d), variable="CHG", **where)
+    return f"{mean_text}; HL {hl} ({low}, {high})"
+
+
 def change_by_visit(records: pd.DataFrame, paramcds: list[str], visits: list, decimals: dict[str, int] | None = None,
-                    ard: Ard | None = None) -> pd.DataFrame:
+                    ard: Ard | None = None, confidence: float = 0.95) -> pd.DataFrame:
     """Observed value and change from baseline by parameter and visit (SAP secondary analyses):
 
     one header row per parameter (PARAM), then per visit: n, mean (SD) of the observed value, and of the
@@ -102,12 +123,13 @@ def change_by_visit(records: pd.DataFrame, paramcds: list[str], visits: list, de
                 change = ard.summary(at["CHG"], d, variable="CHG", **where)
                 row.update({"chg_n": change["n"], "chg_mean": change["Mean (SD)"], "chg_median": change["Median"],
                             "chg_q": change["Q1, Q3"], "chg_range": change["Min, Max"],
+                            "chg_ci": change_estimates(ard, at["CHG"], d, confidence, where),
                             "p": ard.p_value(wilcoxon_signed_rank(at["CHG"]), stat="p_wilcoxon", variable="CHG", **where)})
             rows.append(row)
-    columns = ["label", "n", "value", "chg_n", "chg_mean", "chg_median", "chg_q", "chg_range", "p"]
+    columns = ["label", "n", "value", "chg_n", "chg_mean", "chg_median", "chg_q", "chg_range", "chg_ci", "p"]
     return pd.DataFrame(rows, columns=columns).fillna("")
 
 
 CHANGE_HEADERS = ["Parameter / Visit", "n", "Value Mean (SD)", "Change n", "Change Mean (SD)", "Change Median",
-                  "Change Q1, Q3", "Change Min, Max", "Wilcoxon p"]
-CHANGE_WIDTHS = [27, 4, 14, 8, 15, 8, 15, 13, 10]
+                  "Change Q1, Q3", "Change Min, Max", "Change 95% CI of mean; HL shift (95% CI)", "Wilcoxon p"]
+CHANGE_WIDTHS = [24, 4, 13, 7, 14, 8, 14, 12, 26, 9]

@@ -87,7 +87,11 @@ def test_change_table_wilcoxon_exact_by_hand(adam, study):
     # 2.0, 4.0, min/max 1, 5 (data have 0 decimals). Exact signed-rank: all 5 ranks positive, W- = 0;
     # P(W- = 0) = 1/2^5 = 1/32, two-sided 2/32 = 0.0625 exactly -> printed 0.063 (SAP rounding: half away from
     # zero on the exact value, SAS ROUND; Python f-format would print 0.062).
-    assert cells["  Week 2"] == ["5", "13.0 (1.58)", "5", "3.0 (1.58)", "3.0", "2.0, 4.0", "1, 5", "0.063"]
+    # Mean change 95% CI: 3 -/+ t(0.975; 4) * sqrt(2.5 / 5) = 3 -/+ 2.7764 * 0.7071 = 1.04, 4.96 -> 1.0, 5.0.
+    # Hodges-Lehmann: Walsh averages of 1..5 (15 values) have median 3; n = 5 is exact with qsignrank(0.025, 5)
+    # = 0, so k = 1 and the CI is [smallest, largest] Walsh average = [1, 5].
+    assert cells["  Week 2"] == ["5", "13.0 (1.58)", "5", "3.0 (1.58)", "3.0", "2.0, 4.0", "1, 5",
+                                 "(1.0, 5.0); HL 3.0 (1.0, 5.0)", "0.063"]
     assert cells["  Baseline"][:2] == ["5", "10.0 (0.00)"]
     # PGA and BILAG have no records: their blocks keep every visit row with n = 0 (3 blocks x 8 rows)
     assert len(rows) == 3 * 8

@@ -1,5 +1,6 @@
 """Safety tables on a hand-made 5-subject ADAE and a hand-made ADLB; expected cells counted by hand."""
 
+import numpy as np
 import pandas as pd
 
 from tlf.catalog import load_outputs
@@ -10,8 +11,10 @@ GEN, INF, NER = "General disorders", "Infections", "Nervous system disorders"
 
 
 def _adsl():
-    # S1..S5 in the safety population; S6 is not (its event must be ignored)
-    return pd.DataFrame({"USUBJID": [f"S{i}" for i in range(1, 7)], "SAFFL": ["Y"] * 5 + ["N"]})
+    # S1..S5 in the safety population; S6 is not (its event must be ignored). Treatment duration 73 days each
+    # (ADSL TRTDURD, integer days as production; S6 never dosed): 365 days = 365 / 365.25 subject-years
+    return pd.DataFrame({"USUBJID": [f"S{i}" for i in range(1, 7)], "SAFFL": ["Y"] * 5 + ["N"],
+                         "TRTDURD": [73.0, 73.0, 73.0, 73.0, 73.0, np.nan]})
 
 
 def _adae():
@@ -78,11 +81,14 @@ def test_max_severity_per_subject_and_zero_columns_kept(study):
 
 def test_overview_and_related_and_injection_site(study):
     cells = _cells(teae_overview_table(_adam(), load_outputs().get("14.3.1.1"), study))
-    assert cells["Any TEAE"] == ["3 (60.0)", "6"]
-    assert cells["Treatment-related TEAE"] == ["2 (40.0)", "3"]  # S1 Pyrexia x2, S2 ISR
-    assert cells["Severe TEAE"] == ["2 (40.0)", "2"]  # S2 nasopharyngitis, S3 bronchitis (missing)
-    assert cells["Serious TEAE"] == ["1 (20.0)", "1"]
-    assert cells["TEAE with fatal outcome"] == ["0", "0"]  # zero row kept
+    # Clopper-Pearson 95% CI of x/5: 3/5 14.7-94.7, 2/5 5.3-85.3, 1/5 0.5-71.6 (1 - 0.975^(1/5) = 0.00505),
+    # 0/5 0.0-52.2 (1 - 0.025^(1/5) = 0.5218). Per 100 subject-years: 100 x / (365 / 365.25) = 100.0685 x:
+    # 300.2, 200.1, 100.1, 0.0
+    assert cells["Any TEAE"] == ["3 (60.0)", "14.7, 94.7", "300.2", "6"]
+    assert cells["Treatment-related TEAE"] == ["2 (40.0)", "5.3, 85.3", "200.1", "3"]  # S1 Pyrexia x2, S2 ISR
+    assert cells["Severe TEAE"] == ["2 (40.0)", "5.3, 85.3", "200.1", "2"]  # S2 nasopharyngitis, S3 bronchitis (missing)
+    assert cells["Serious TEAE"] == ["1 (20.0)", "0.5, 71.6", "100.1", "1"]
+    assert cells["TEAE with fatal outcome"] == ["0", "0.0, 52.2", "0.0", "0"]  # zero row kept
     related = _cells(related_teae_table(_adam(), load_outputs().get("14.3.1.4"), study))
     assert list(related) == ["Any treatment-related TEAE", GEN, "  Injection site reaction", "  Pyrexia"]
     isr = _cells(injection_site_table(_adam(), load_outputs().get("14.3.1.5"), study))

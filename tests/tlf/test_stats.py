@@ -104,3 +104,23 @@ def test_wilcoxon_variant_agrees_with_scipy():
     assert stats.wilcoxon_signed_rank(changes) == pytest.approx(0.10405, abs=5e-5)
     assert stats.wilcoxon_signed_rank(changes) == pytest.approx(
         sp.wilcoxon(changes, method="asymptotic", correction=False).pvalue)
+
+
+def test_hodges_lehmann_by_hand():
+    from fractions import Fraction
+
+    # 1..10: 55 Walsh averages, median 5.5; qsignrank(0.025, 10) = 9 (P(T+ <= 8) = 25/1024 < 0.025 <=
+    # P(T+ <= 9) = 33/1024); the 9 smallest Walsh averages are 1, 1.5, 2, 2, 2.5, 2.5, 3, 3, 3 -> lower 3,
+    # upper 8 by symmetry (R: wilcox.test(1:10, conf.int = TRUE) gives 5.5 and 3 to 8)
+    assert stats.signed_rank_quantile(0.025, 10) == 9
+    shift = stats.hodges_lehmann(pd.Series([float(v) for v in range(1, 11)]))
+    assert (shift.estimate, shift.lower, shift.upper) == (Fraction(11, 2), 3, 8)
+    # zeros dropped: 0 and 0 add nothing
+    assert stats.hodges_lehmann(pd.Series([0.0, 0.0, *range(1, 11)])) == shift
+
+
+def test_mean_ci_by_hand():
+    # 1..5: mean 3, SD sqrt(2.5), SE sqrt(0.5); t(0.975; 4) = 2.7764451 -> 3 -/+ 1.9632432
+    low, high = stats.mean_ci(pd.Series([1.0, 2, 3, 4, 5]))
+    assert float(low) == pytest.approx(3 - 1.9632432, abs=1e-6) and float(high) == pytest.approx(4.9632432, abs=1e-6)
+    assert stats.mean_ci(pd.Series([1.0])) is None

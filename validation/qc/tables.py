@@ -145,6 +145,50 @@ def wilcoxon_p(changes: pd.Series) -> float:
     return float(stats.wilcoxon(d, zero_method="wilcox", correction=False, method=method).pvalue)
 
 
+def signrank_lower_index(n: int, alpha: float) -> int:
+    """1-based index k of the lower Hodges-Lehmann limit under the exact signed-rank distribution: the
+    smallest t with P(T+ <= t) >= alpha/2 (R qsignrank), at least 1; the distribution is the product of the
+    polynomials (1 + x^r), r = 1..n (numpy convolution of integer counts)."""
+    counts = np.array([1], dtype=np.int64)
+    for r in range(1, n + 1):
+        factor = np.zeros(r + 1, dtype=np.int64)
+        factor[0] = factor[r] = 1
+        counts = np.convolve(counts, factor)
+    cdf = np.cumsum(counts) / float(2**n)
+    return max(int(np.nonzero(cdf >= alpha / 2 - 1e-12)[0][0]), 1)
+
+
+def change_estimates(q: "QcArd", changes: pd.Series, places: int, confidence: float, where: dict) -> None:
+    """Mean change t-interval and Hodges-Lehmann shift with its CI (SAP 6.3), recorded as mean_lcl,
+    mean_ucl, hl, hl_lcl, hl_ucl."""
+    data = [to_decimal(v) for v in pd.Series(changes, dtype="float64").dropna()]
+    n = len(data)
+    alpha = 1 - confidence
+    with localcontext() as ctx:
+        ctx.prec = PRECISION_DIGITS
+        if n >= 2:
+            mean = sum(data, Decimal(0)) / n
+            sd = (sum(((v - mean) ** 2 for v in data), Decimal(0)) / (n - 1)).sqrt()
+            half = to_decimal(stats.t.ppf(1 - alpha / 2, n - 1)) * sd / Decimal(n).sqrt()
+            d = q.places("ci_mean", places)
+            q.put("mean_lcl", mean - half, rounded(mean - half, d), variable="CHG", **where)
+            q.put("mean_ucl", mean + half, rounded(mean + half, d), variable="CHG", **where)
+        nonzero = [v for v in data if v != 0]
+        m = len(nonzero)
+        if m == 0:
+            return
+        walsh = sorted((a + b) / 2 for i, a in enumerate(nonzero) for b in nonzero[i:])
+        ties = len(set(abs(v) for v in nonzero)) < m
+        if m <= 50 and not ties:
+            k = signrank_lower_index(m, alpha)
+        else:
+            k = max(int(np.floor(len(walsh) / 2 - stats.norm.ppf(1 - alpha / 2) * np.sqrt(m * (m + 1) * (2 * m + 1) / 24))), 1)
+        d = q.places("hodges_lehmann", places)
+        estimate = statistics.median(walsh)
+        for stat, value in (("hl", estimate), ("hl_lcl", walsh[k - 1]), ("hl_ucl", walsh[len(walsh) - k])):
+            q.put(stat, value, rounded(value, d), variable="CHG", **where)
+
+
 def collected(rules: dict, variable: str, values: pd.Series) -> int:
     listed = rules.get("collected_decimals", {})
     if variable in listed:
@@ -254,6 +298,7 @@ def _qc_change(number: str, dataset: str, paramcds: list[str]):
                 q.summary(at["AVAL"], places, variable="AVAL", **where)
                 if i > 0:
                     q.summary(at["CHG"], places, variable="CHG", **where)
+                    change_estimates(q, at["CHG"], places, 1 - study.endpoints.alpha, where)
                     q.p_value(wilcoxon_p(at["CHG"]), "p_wilcoxon", variable="CHG", **where)
         return q.frame()
     return compute
@@ -284,6 +329,40 @@ def qc_sensitivity(adam, study: Study, rules: dict) -> pd.DataFrame:
     return q.frame()
 
 
+def qc_organ(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.2.5: per SLEDAI-2K organ group: FAS subjects involved at baseline (ADSL organ flag), involved at the
+    last visit among those with SLEDAI-2K descriptors there, McNemar exact on those subjects (NE without a
+    discordant pair), SRI-4 at the primary visit within the baseline-involved subgroup."""
+    from validation.qc.derive import ORGAN_FLAGS, load_instruments
+
+    q = QcArd("14.2.5", rules)
+    fas, adrs = _fas_adrs(adam, study)
+    adsl = adam["ADSL"]
+    adsl = adsl[adsl["USUBJID"].isin(fas)].set_index("USUBJID")
+    organ_of = {item["testcd"]: item["organ"] for item in load_instruments()["sledai_2k"]["items"]}
+    adqs = adam["ADQS"]
+    last, first = study.visits[-1], study.visits[0]
+    items = adqs[(adqs["ANL01FL"] == "Y") & (adqs["AVISITN"] == last.visitnum) & adqs["PARAMCD"].isin(list(organ_of))
+                 & adqs["USUBJID"].isin(fas) & adqs["AVALC"].notna()]
+    assessed = sorted(set(items["USUBJID"]))
+    present = items[items["AVALC"] == "PRESENT"]
+    sri4 = adrs[(adrs["PARAMCD"] == "SRI4") & (adrs["AVISITN"] == study.primary_visit.visitnum) & (adrs["AVALC"] == "Y")]
+    responders = set(sri4["USUBJID"])
+    for organ, flag in ORGAN_FLAGS.items():
+        involved = set(adsl.index[adsl[flag] == "Y"])
+        later = set(present.loc[present["PARAMCD"].map(organ_of) == organ, "USUBJID"])
+        q.n_pct(len(involved), len(adsl), groups=(("ORGAN", organ), ("AVISIT", first.visit)), variable="INVOLVED", level="Y")
+        q.n_pct(len(later & set(assessed)), len(assessed), groups=(("ORGAN", organ), ("AVISIT", last.visit)),
+                variable="INVOLVED", level="Y")
+        b = len([s for s in assessed if s in involved and s not in later])
+        c = len([s for s in assessed if s not in involved and s in later])
+        p = stats.binomtest(b, b + c, 0.5).pvalue if b + c else float("nan")
+        q.p_value(p, "p_mcnemar", groups=(("ORGAN", organ),), variable="INVOLVED")
+        q.rate(len(involved & responders), len(involved), 1 - study.endpoints.alpha, variable="SRI4", level="Y",
+               groups=(("ORGAN", organ), ("AVISIT", study.primary_visit.visit)))
+    return q.frame()
+
+
 def _teae(adam) -> tuple[int, pd.DataFrame]:
     safety = _population(adam, "SAFFL")
     adae = adam["ADAE"]
@@ -301,10 +380,21 @@ def qc_teae_overview(adam, study: Study, rules: dict) -> pd.DataFrame:
     kinds = {"ANY": events.index == events.index, "RELATED": events["ARELFL"] == "Y", "SEVERE": events["severity"] == 3,
              "SERIOUS": events["AESER"] == "Y", "WITHDRAWN": events["AEACN"] == "DRUG WITHDRAWN",
              "FATAL": events["AEOUT"] == "FATAL", "CQ01": events["CQ01NAM"].notna()}
+    adsl = adam["ADSL"]
+    days = pd.to_numeric(adsl.loc[adsl["SAFFL"] == "Y", "TRTDURD"], errors="coerce").sum()
+    with localcontext() as ctx:
+        ctx.prec = PRECISION_DIGITS
+        years = to_decimal(days) / Decimal("365.25")
     for key, mask in kinds.items():
         chosen = events[np.asarray(mask, dtype=bool)]
         where = {"groups": (("CATEGORY", key),), "variable": "USUBJID"}
-        q.n_pct(chosen["USUBJID"].nunique(), n, **where)
+        x = chosen["USUBJID"].nunique()
+        q.rate(x, n, 1 - study.endpoints.alpha, **where)
+        if years:
+            with localcontext() as ctx:
+                ctx.prec = PRECISION_DIGITS
+                rate = Decimal(100 * x) / years
+            q.put("eair", rate, rounded(rate, q.places("rate_per_100py")), **where)
         q.put("events", len(chosen), str(len(chosen)), **where)
     return q.frame()
 
@@ -335,6 +425,7 @@ QC_TABLES = {
     "14.2.2": qc_sri_by_visit,
     "14.2.3": qc_components,
     "14.2.4": _qc_change("14.2.4", "ADQS", ["SLEDAI", "SLEPGA", "BILAG"]),
+    "14.2.5": qc_organ,
     "14.2.6": _qc_change("14.2.6", "ADLB", ["DDNAIGAB", "C3", "C4", "PROTEXR"]),
     "14.2.7": _qc_change("14.2.7", "ADLB", ["TREG", "TH17", "TFH", "TEFF"]),
     "14.2.8": qc_sensitivity,

@@ -8,6 +8,7 @@ adam/PHARMAVERSE_AGREEMENT.md.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -20,6 +21,7 @@ from adam.derive.baseline import (  # noqa: E402
     derive_range_indicator,
     derive_shift,
 )
+from adam.derive.params import derive_param_computed  # noqa: E402
 from adam.derive.dates import derive_analysis_date, derive_duration, derive_study_day  # noqa: E402
 from adam.derive.exposure import derive_treatment_dates, derive_treatment_duration, valid_dose_records  # noqa: E402
 from adam.derive.flags import derive_exist_flag, derive_extreme_flag, derive_on_treatment_flag, derive_treatment_emergent_flag  # noqa: E402
@@ -60,15 +62,35 @@ def build_adae(ae: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+WBC_BY = ["STUDYID", "USUBJID", "VISIT", "VISITNUM", "ADT", "AVISIT", "AVISITN", "TRTSDT", "TRTEDT"]
+
+
+def derive_wbc_absolute(data: pd.DataFrame, absolute: str, differential: str) -> pd.DataFrame:
+    """admiral `derive_param_wbc_abs(diff_type = "fraction")` as ad_adlb.R uses it, with the library's
+    `derive_param_computed`: AVAL = WBC x the differential fraction per visit and date, only where the
+    absolute count was not collected; DTYPE "CALCULATION"."""
+    new = derive_param_computed(data, by_vars=WBC_BY, parameters=["WBC", differential],
+                                analysis_value=lambda w: w["AVAL.WBC"] * w[f"AVAL.{differential}"],
+                                set_values_to={"PARAMCD": absolute, "DTYPE": "CALCULATION"})
+    added = new.iloc[len(data):]
+    collected = data.loc[data["PARAMCD"].eq(absolute) & data["AVAL"].notna(), WBC_BY].drop_duplicates().assign(_collected=True)
+    missing = added[WBC_BY].merge(collected, on=WBC_BY, how="left")["_collected"].isna().to_numpy()
+    return pd.concat([data, added.loc[missing]], ignore_index=True)
+
+
 def build_adlb(lb: pd.DataFrame, adsl: pd.DataFrame, reference_visit: pd.DataFrame) -> pd.DataFrame:
     """admiral ad_adlb.R on the SDTM records (PARAMCD = LBTESTCD, AVAL = LBSTRESN, ranges LBSTNRLO/HI).
     `reference_visit` supplies admiral's AVISIT/AVISITN (its visit mapping is study-specific, not a library
     rule) so that the template's `AVISITN > 0` CHG filter and `AVISIT == "Baseline"` pre-dose rule apply."""
     data = lb.merge(adsl, on=["STUDYID", "USUBJID"], how="left").merge(reference_visit, on=["USUBJID", "LBSEQ"], how="left")
-    data = data.assign(PARAMCD=data["LBTESTCD"], AVAL=data["LBSTRESN"], ANRLO=data["LBSTNRLO"], ANRHI=data["LBSTNRHI"])
+    data = data.assign(PARAMCD=data["LBTESTCD"], AVAL=data["LBSTRESN"], ANRLO=data["LBSTNRLO"], ANRHI=data["LBSTNRHI"],
+                       DTYPE=pd.Series(np.nan, index=data.index, dtype="str"))
+    data = data.pipe(derive_analysis_date, dtc="LBDTC", new_var="ADT")
+    # admiral's derived absolute lymphocyte and basophil counts (LBTESTCD LYM is admiral's PARAMCD LYMPH)
+    data = derive_wbc_absolute(derive_wbc_absolute(data, "LYM", "LYMLE"), "BASO", "BASOLE")
     post_baseline_visit = data["AVISITN"].gt(0)
     return (
-        data.pipe(derive_analysis_date, dtc="LBDTC", new_var="ADT")
+        data
         .pipe(derive_extreme_flag, by_vars=["USUBJID", "PARAMCD"], order=["ADT", "VISITNUM", "LBSEQ"], new_var="ABLFL", mode="last",
               filter_add=lambda d: d["AVAL"].notna() & d["ADT"].notna() & (d["ADT"] <= d["TRTSDT"]))
         .pipe(derive_baseline)
@@ -88,7 +110,8 @@ def comparison() -> dict[str, pd.DataFrame]:
     adsl = build_adsl(dm, ex)
     adae = build_adae(ae, adsl)
     ref_lb = ref_adlb[ref_adlb["DTYPE"].isna()]  # the records that come from one SDTM LB record each
-    adlb = build_adlb(lb, adsl, ref_lb[["USUBJID", "LBSEQ", "AVISIT", "AVISITN"]])
+    adlb_all = build_adlb(lb, adsl, ref_lb[["USUBJID", "LBSEQ", "AVISIT", "AVISITN"]])
+    adlb = adlb_all[adlb_all["DTYPE"].isna()]  # compared: the records from one SDTM LB record each
     keys = {"ADSL": ["USUBJID"], "ADAE": ["USUBJID", "AESEQ"], "ADLB": ["USUBJID", "LBSEQ"]}
     out = {}
     for name, ours, theirs in (("ADSL", adsl, ref_adsl), ("ADAE", adae, ref_adae), ("ADLB", adlb, ref_lb)):
@@ -98,6 +121,8 @@ def comparison() -> dict[str, pd.DataFrame]:
     # Which (subject, parameter) groups take their admiral baseline from a derived (DTYPE) record.
     derived_base = ref_adlb.loc[ref_adlb["ABLFL"].eq("Y") & ref_adlb["DTYPE"].notna(), ["USUBJID", "PARAMCD"]]
     out["derived_baseline_groups"] = derived_base.drop_duplicates()
+    out["derived_ours"] = adlb_all[adlb_all["DTYPE"].eq("CALCULATION")]
+    out["derived_theirs"] = ref_adlb[ref_adlb["DTYPE"].eq("CALCULATION")]
     return out
 
 
@@ -113,7 +138,7 @@ EXPECTED_AGREEING = {
     ("ADSL", "TRTSDT"): 306, ("ADSL", "TRTEDT"): 306, ("ADSL", "TRTDURD"): 306, ("ADSL", "SAFFL"): 306,
     ("ADAE", "ASTDT"): 1191, ("ADAE", "ASTDTF"): 1191, ("ADAE", "AENDT"): 1191, ("ADAE", "TRTEMFL"): 1191,
     ("ADAE", "ASTDY"): 1191, ("ADAE", "ADURN"): 1191,
-    ("ADLB", "ABLFL"): 59580, ("ADLB", "BASE"): 59524, ("ADLB", "CHG"): 59524, ("ADLB", "PCHG"): 59524,
+    ("ADLB", "ABLFL"): 59580, ("ADLB", "BASE"): 59580, ("ADLB", "CHG"): 59580, ("ADLB", "PCHG"): 59580,
     ("ADLB", "ANRIND"): 59580, ("ADLB", "BNRIND"): 59580, ("ADLB", "SHIFT1"): 59580, ("ADLB", "ONTRTFL"): 59580,
 }
 
@@ -136,18 +161,18 @@ def test_agreement_counts_are_the_measured_ones(comparison):
     assert measured == EXPECTED_AGREEING
 
 
-@pytest.mark.parametrize("var", ["BASE", "CHG", "PCHG"])
-def test_every_adlb_disagreement_is_a_derived_baseline(comparison, var):
-    """admiral builds BASO and LYMPH from WBC x differential % (derive_param_wbc_abs, DTYPE "CALCULATION")
-    when the absolute count was not collected, and that derived record can be the baseline. The library does
-    not derive parameters, so those groups have no baseline here: exactly the disagreeing rows."""
-    merged = comparison["ADLB"]
-    # admiral's PARAMCD (LBTESTCD "LYM" becomes "LYMPH" through its lookup) names the derived groups.
-    disagree = merged.loc[~_agree(merged[var], merged[f"{var}_ref"]), ["USUBJID", "PARAMCD_ref"]].rename(columns={"PARAMCD_ref": "PARAMCD"})
-    explained = disagree.merge(comparison["derived_baseline_groups"], on=["USUBJID", "PARAMCD"], how="inner")
-    assert len(disagree) == 56
-    assert len(explained) == len(disagree)
-    assert merged.loc[disagree.index, "BASE"].isna().all()
+def test_derived_absolute_counts_are_admirals(comparison):
+    """admiral builds BASO and LYMPH from WBC x differential fraction (derive_param_wbc_abs, DTYPE
+    "CALCULATION") where the absolute count was not collected, and that record can be the baseline (6
+    subjects). The library rebuilds them with derive_param_computed: the same 24 records and values, so the
+    BASE/CHG/PCHG of those groups agree too."""
+    ours, theirs = (comparison["derived_ours"], comparison["derived_theirs"].assign(PARAMCD=lambda d: d["PARAMCD"].replace({"LYMPH": "LYM"})))
+    theirs = theirs.assign(ADT=pd.to_datetime(theirs["ADT"]).astype("datetime64[s]"))
+    paired = ours.merge(theirs, on=["USUBJID", "PARAMCD", "ADT"], how="outer", suffixes=("", "_ref"), indicator=True)
+    assert len(ours) == 24 and paired["_merge"].eq("both").all()
+    assert (paired["AVAL"] - paired["AVAL_ref"]).abs().max() < 1e-9
+    assert paired["ABLFL"].fillna("-").tolist() == paired["ABLFL_ref"].fillna("-").tolist()
+    assert len(comparison["derived_baseline_groups"]) == 12
 
 
 if __name__ == "__main__":

@@ -53,7 +53,8 @@ def build_adsl(dm: pd.DataFrame, ex: pd.DataFrame, sv: pd.DataFrame, ds: pd.Data
         .pipe(derive_analysis_date, dtc="DSSTDTC", new_var="DCDT")
         .assign(DCAFTV3=lambda d: d["DCDT"].where(d["DSVISITN"].gt(3) & d["DSDECOD"].ne("COMPLETED")))
         .pipe(derive_treatment_dates, dataset_ex=ex, filter_add=None, new_vars=("EXSTDT", "TRTEDT"), end_rule="last_record",
-              end_fallback="DCAFTV3")
+              end_fallback="DCAFTV3", highest_imputation="M", datetime_vars=("TRTSDTM", "TRTEDTM"),
+              time_flag_vars=("TRTSTMF", "TRTETMF"))
         .pipe(derive_treatment_duration)
         .pipe(derive_vars_cat, definition=PILOT_AGE_GROUPS)
         .pipe(derive_exist_flag, dataset_add=dm, new_var="ITTFL", condition=lambda d: d["ARMCD"].notna() & d["ARMCD"].ne(""))
@@ -370,6 +371,10 @@ def test_options_the_pilot_needs_are_exercised(comparison):
     # the discontinuation-date fallback decides TRTEDT of subjects whose last EX record has no end date
     fallback = adsl["DCAFTV3"].notna() & adsl["TRTEDT"].eq(adsl["DCAFTV3"])
     assert int(fallback.sum()) > 0
+    # the datetimes from EX (dates only: times imputed 00:00:00 / 23:59:59, TMF "H"); the first EX start is the
+    # define's TRTSDT (SV visit 3) for every subject
+    assert adsl["TRTSDTM"].dt.floor("D").eq(adsl["TRTSDT"]).all() and adsl["TRTSTMF"].eq("H").all()
+    assert (adsl["TRTEDTM"].dt.floor("D").eq(adsl["TRTEDT"]) | adsl["TRTEDT"].isna()).all()
     adqs = comparison["ADQSADAS"]["merged"]
     assert adqs["AWLO"].isna().any() and adqs["AWHI"].isna().any()  # open-ended windows written missing
     assert int(adqs["DTYPE"].eq("LOCF").sum()) > 0

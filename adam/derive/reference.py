@@ -37,6 +37,22 @@ def _fence(text: str, language: str) -> str:
     return f"{fence}{language}\n{text}\n{fence}\n"
 
 
+def signature_text(function) -> str:
+    """The signature, one parameter per line when it does not fit in 100 characters (readable in print)."""
+    signature = inspect.signature(function)
+    one_line = f"{function.__name__}{signature}"
+    if len(one_line) <= 100:
+        return one_line
+    params, seen_star = [], False
+    for p in signature.parameters.values():
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and not seen_star:
+            params.append("*")
+            seen_star = True
+        params.append(str(p))
+    ret = "" if signature.return_annotation is inspect.Signature.empty else f" -> {inspect.formatannotation(signature.return_annotation)}"
+    return f"{function.__name__}(\n" + "".join(f"    {p},\n" for p in params) + f"){ret}"
+
+
 def reference_markdown(heading_level: int = 2) -> str:
     """The whole reference as Markdown (module sections at `heading_level`, functions one level below)."""
     h, hh = "#" * heading_level, "#" * (heading_level + 1)
@@ -46,7 +62,7 @@ def reference_markdown(heading_level: int = 2) -> str:
         parts.append(f"{h} adam.derive.{name}\n\n" + _fence(inspect.cleandoc(module.__doc__ or ""), "text"))
         for function in public_functions(module):
             prose, example = _split(function.__doc__)
-            entry = [f"{hh} {name}.{function.__name__}\n", _fence(f"{function.__name__}{inspect.signature(function)}", "python")]
+            entry = [f"{hh} {name}.{function.__name__}\n", _fence(signature_text(function), "python")]
             if prose:
                 entry.append(_fence(prose, "text"))
             if example:

@@ -16,7 +16,7 @@ def test_reference_lists_every_public_function_with_signature_and_example():
         for function in public_functions(module):
             assert f"### {name}.{function.__name__}\n" in text
     # keyword-only vocabulary shows in the signatures; the examples are there as code
-    assert "derive_extreme_flag(dataset: 'pd.DataFrame', *, by_vars:" in text
+    assert "derive_extreme_flag(\n    dataset: 'pd.DataFrame',\n    *,\n    by_vars:" in text
     assert ">>> list(derive_duration(ae, start_date=\"ASTDT\", end_date=\"AENDT\")[\"ADURN\"])" in text
 
 

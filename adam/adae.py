@@ -12,7 +12,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from adam.derive._common import require_columns
 from adam.derive.categories import derive_vars_query, query_table
@@ -20,7 +19,7 @@ from adam.derive.dates import derive_analysis_date, derive_duration, derive_stud
 from adam.derive.flags import derive_occurrence_flags, derive_treatment_emergent_flag
 from adam.derive.merge import derive_vars_merged, sdtm_domain
 from sap.errors import InputError, Problem
-from sap.specs import SPECS_DIR
+from sap.specs import load_queries
 from sap.study import Study
 
 AE_VARIABLES = ["STUDYID", "USUBJID", "AESEQ", "AESPID", "AETERM", "AELLT", "AEDECOD", "AEHLT", "AEBODSYS", "AESOC",
@@ -36,7 +35,7 @@ RELATED = ["POSSIBLY RELATED", "PROBABLY RELATED", "RELATED"]
 @lru_cache(maxsize=1)
 def customised_queries() -> list[dict]:
     """The customised MedDRA queries (CQ01 injection-site reaction) from `sap/specs/queries.yaml`."""
-    return yaml.safe_load((SPECS_DIR / "queries.yaml").read_text(encoding="utf-8"))["customised_queries"]
+    return load_queries()
 
 
 def derive_severity_and_causality(adae: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,7 @@ Text lengths are in bytes of UTF-8, as XPT stores them.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -28,12 +29,52 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sap.errors import Problem, SpecError
 
-SPECS_DIR = Path(__file__).resolve().parent / "specs"
+# The plan's metadata folder; SAP_SPECS_DIR points the whole package at a copy (a study's own plan, or a test
+# that plants a defect in one file).
+SPECS_DIR = Path(os.environ.get("SAP_SPECS_DIR") or Path(__file__).resolve().parent / "specs").resolve()
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: specs load ~10x faster
 
 VariableType = Literal["text", "integer", "float", "iso8601", "date"]
-ISO8601_FULL = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$")
-ISO8601_PARTIAL = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2})?)?)?)?)?$")
+# The shape of an ISO 8601 date/time as SDTM stores it (SDTMIG 4.4.2): complete (date, optionally with hh:mm or
+# hh:mm:ss) or, where the spec allows, partial from the right (year, year-month, ...). The shape alone is not
+# enough: `iso8601_invalid` also checks the calendar (month 01-12, a day that exists in that month and year,
+# hours < 24, minutes and seconds < 60).
+ISO8601_FULL = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$")
+ISO8601_PARTIAL = re.compile(
+    r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})(?:T(?P<H>\d{2})(?::(?P<M>\d{2})(?::(?P<S>\d{2}))?)?)?)?)?$"
+)
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def iso8601_invalid(values: pd.Series, partial: bool) -> pd.Series:
+    """True where a present value is not a calendar-valid ISO 8601 date/time (SDTMIG 4.4.2): the wrong shape
+    (or a partial value where `partial` is False), month outside 01-12, a day the month does not have (Feb 29
+    only in leap years), hour > 23, minute or second > 59. Missing values are not invalid. Vectorised with
+    Arrow's RE2 (`extract_regex`), so it scales to millions of records."""
+    present = values.notna().to_numpy()
+    try:
+        text = pa.array(values.array, type=pa.large_string())  # Arrow-backed `str`: no Python loop
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        text = pa.array([None if pd.isna(v) else str(v) for v in values], type=pa.large_string())
+    pattern = (ISO8601_PARTIAL if partial else ISO8601_FULL).pattern
+    parts = pc.extract_regex(text, pattern)  # null where the shape does not match
+    shaped = parts.is_valid().to_numpy(zero_copy_only=False) & present
+
+    def number(field: str) -> np.ndarray:
+        column = pc.struct_field(parts, field)
+        column = pc.if_else(pc.equal(column, ""), None, column)  # an optional part that is absent
+        return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)  # NaN where absent or unmatched
+
+    year, month, day, hour, minute, second = (number(f) for f in ("y", "m", "d", "H", "M", "S"))
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_ok = np.isnan(month) | ((month >= 1) & (month <= 12))
+    safe_month = np.where(month_ok & ~np.isnan(month), month, 1).astype(int)
+    last_day = _DAYS_IN_MONTH[safe_month] + ((safe_month == 2) & leap)
+    day_ok = np.isnan(day) | ((day >= 1) & (day <= last_day))
+    time_ok = ((np.isnan(hour) | (hour <= 23)) & (np.isnan(minute) | (minute <= 59))
+               & (np.isnan(second) | (second <= 59)))
+    valid = shaped & month_ok & day_ok & time_ok
+    return pd.Series(present & ~valid, index=values.index)
 
 
 class _Strict(BaseModel):
@@ -144,20 +185,146 @@ def read_yaml(path: Path, missing: str = "file not found") -> object:
         raise SpecError(Problem(str(path), f"not valid YAML: {exc}".replace("\n", " "))) from None
 
 
+# --------------------------------------------------------------------------------------------------------
+# The plan's other YAML files, each read through a typed model: a misspelt or unknown key is an error naming
+# the file and the key, never a KeyError deep in a builder.
+
+
+class SledaiItem(_Strict):
+    column: str  # raw SLEDAI-2K form column
+    testcd: str  # QSTESTCD
+    weight: int = Field(gt=0)  # Gladman 2002
+    organ: str  # organ group of the ADSL baseline involvement flags
+
+
+class Sledai(_Strict):
+    qscat: str
+    total_testcd: str
+    items: list[SledaiItem] = Field(min_length=1)
+
+
+class BilagDomain(_Strict):
+    column: str
+    testcd: str
+
+
+class Bilag(_Strict):
+    qscat: str
+    grade_scores: dict[Literal["A", "B", "C", "D", "E"], int]
+    domains: list[BilagDomain] = Field(min_length=1)
+
+
+class Pga(_Strict):
+    qscat: str
+    testcd: str
+    range: list[int | float] = Field(min_length=2, max_length=2)
+
+
+class Instruments(_Strict):
+    """`specs/raw/instruments.yaml`: SLEDAI-2K items, weights and organ groups; BILAG-2004 domains and grade
+    scores; PGA."""
+
+    sledai_2k: Sledai
+    bilag_2004: Bilag
+    pga: Pga
+
+
+class _LabEntry(_Strict):
+    lbtestcd: str
+    lbtest: str
+    lbcat: str
+    lbspec: str
+    paramcd: str
+    std_unit: str
+    units: dict[str, int | float] = Field(min_length=1)  # collected unit -> factor to the standard unit
+    sponsor: bool = False  # a sponsor-defined code (not CDISC CT)
+    definition: str | None = None
+
+
+class LabTest(_LabEntry):
+    edc_test: str
+
+
+class FlowPopulation(_LabEntry):
+    edc_population: str
+
+
+class LabTests(_Strict):
+    """`specs/raw/lab_tests.yaml`: collected test or population -> LB codes, units and factors, ADLB PARAMCD."""
+
+    laboratory: list[LabTest] = Field(min_length=1)
+    flow_cytometry: list[FlowPopulation]
+
+
+class CustomisedQuery(_Strict):
+    id: str = Field(pattern=r"^CQ\d{2}$")
+    name: str
+    preferred_terms: list[str] = Field(min_length=1)
+
+
+class Queries(_Strict):
+    """`specs/queries.yaml`: the customised MedDRA queries of ADAE (CQxxNAM)."""
+
+    customised_queries: list[CustomisedQuery]
+
+
+def plan_problems(path: Path, exc: ValidationError) -> list[Problem]:
+    """One line per problem of a plan file, naming the file and the key path (`sledai_2k.items.3.weight`). A
+    misspelt key is one line ("unknown key 'wieght' (misspelt? expected: weight)"), not an unknown key plus
+    a missing one."""
+    errors = exc.errors()
+    extra_parents = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "extra_forbidden"}
+    missing = {}
+    for e in errors:
+        if e["type"] == "missing" and tuple(e["loc"][:-1]) in extra_parents:
+            missing.setdefault(tuple(e["loc"][:-1]), []).append(str(e["loc"][-1]))
+    problems = []
+    for e in errors:
+        parent = tuple(e["loc"][:-1])
+        if e["type"] == "missing" and parent in extra_parents:
+            continue  # said with the unknown key beside it
+        key = ".".join(map(str, e["loc"])) or "(file)"
+        if e["type"] == "extra_forbidden":
+            expected = missing.get(parent)
+            hint = f" (misspelt? expected: {', '.join(expected)})" if expected else " (not a key of this entry)"
+            problems.append(Problem(str(path), f"unknown key {e['loc'][-1]!r}{hint}", variable=key))
+        else:
+            value = None if e["type"] == "missing" else e.get("input")
+            problems.append(Problem(str(path), e["msg"].removeprefix("Value error, "), variable=key,
+                                    value=value if isinstance(value, (str, int, float)) else None))
+    return problems
+
+
+def read_plan_file(path: Path, model: type[BaseModel]) -> BaseModel:
+    """A YAML file of the plan validated by its typed model; any problem is a SpecError naming file and key."""
+    try:
+        return model.model_validate(read_yaml(path))
+    except ValidationError as exc:
+        raise SpecError(plan_problems(path, exc)) from None
+
+
 @lru_cache(maxsize=8)
-def _raw_spec(name: str) -> object:
-    return read_yaml(SPECS_DIR / "raw" / name)
+def _plan_data(relative: str, model: type[BaseModel]) -> dict:
+    # exclude_unset: callers get exactly the keys the file has (the validated data, not the model defaults)
+    return read_plan_file(SPECS_DIR / relative, model).model_dump(exclude_unset=True)
 
 
 def load_instruments() -> dict:
     """`specs/raw/instruments.yaml` (SLEDAI-2K items, weights and organ groups; BILAG-2004 domains and grade
-    scores; PGA): parsed once per process, returned as a fresh copy so no caller can alter another's."""
-    return copy.deepcopy(_raw_spec("instruments.yaml"))
+    scores; PGA), validated by `Instruments`: parsed once per process, returned as a fresh copy so no caller
+    can alter another's."""
+    return copy.deepcopy(_plan_data("raw/instruments.yaml", Instruments))
 
 
 def load_lab_tests() -> dict:
-    """`specs/raw/lab_tests.yaml` (collected test -> LB codes, units and factors, ADLB PARAMCD), as a copy."""
-    return copy.deepcopy(_raw_spec("lab_tests.yaml"))
+    """`specs/raw/lab_tests.yaml` (collected test -> LB codes, units and factors, ADLB PARAMCD), validated by
+    `LabTests`, as a copy."""
+    return copy.deepcopy(_plan_data("raw/lab_tests.yaml", LabTests))
+
+
+def load_queries() -> list[dict]:
+    """The customised MedDRA queries of `specs/queries.yaml`, validated by `Queries`, as a copy."""
+    return copy.deepcopy(_plan_data("queries.yaml", Queries))["customised_queries"]
 
 
 def _validation_problems(path: Path, exc: ValidationError) -> list[Problem]:
@@ -271,9 +438,7 @@ def conformance_problems(df: pd.DataFrame, spec: DatasetSpec, codelists: dict[st
                     i = bad.index[0]
                     problems.append(Problem(where, f"{len(bad)} value(s) outside codelist {cl.id}", row=_row(df, i), variable=var.name, value=col[i]))
         if var.type == "iso8601":
-            pattern = ISO8601_PARTIAL if var.partial else ISO8601_FULL
-            text = col.dropna().astype(str)
-            bad = text[~text.str.match(pattern)]
+            bad = col[iso8601_invalid(col, var.partial).to_numpy()]
             if len(bad):
                 i = bad.index[0]
                 kind = "ISO 8601 (partial allowed)" if var.partial else "complete ISO 8601"

@@ -25,10 +25,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
-
 from sap.errors import Problem, SpecError
-from sap.specs import SPECS_DIR
+from sap.specs import SPECS_DIR, LabTests, read_plan_file
 from sap.study import Study
 from sdtm.common import sequence_number, study_day
 from sdtm.findings import (
@@ -69,7 +67,7 @@ LB_COLUMNS = [
 
 @lru_cache(maxsize=4)
 def _catalogue(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_plan_file(path, LabTests).model_dump(exclude_unset=True)
     tests, units = [], []
     for form, name_key in ((LAB_FORM, "edc_test"), (FLOW_FORM, "edc_population")):
         for entry in data[form]:

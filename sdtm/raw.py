@@ -14,11 +14,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sap.errors import InputError, Problem, SpecError
-from sap.specs import SPECS_DIR
+from sap.specs import SPECS_DIR, LabTests, read_plan_file
 from sap.study import Study
 from sdtm.common import MONTHS
 
@@ -96,16 +95,17 @@ class RawForm(_Strict):
     not_done: str | None = None
 
 
+class RawForms(_Strict):
+    """`specs/raw/forms.yaml`: every CRF form of the raw extract, by form name."""
+
+    forms: dict[str, RawForm] = Field(min_length=1)
+
+
 @lru_cache(maxsize=4)
 def load_forms(path: Path = FORMS_FILE) -> dict[str, RawForm]:
-    """The raw forms contract by form name, in file order; a malformed contract is a SpecError."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return {name: RawForm.model_validate(form) for name, form in data["forms"].items()}
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise SpecError(Problem(str(path), f"cannot read the forms contract: {exc}".replace("\n", " "))) from None
-    except ValidationError as exc:
-        raise SpecError([Problem(str(path), e["msg"], variable=".".join(map(str, e["loc"]))) for e in exc.errors()]) from None
+    """The raw forms contract by form name, in file order; a malformed contract (a misspelt key, a wrong
+    type) is a SpecError naming the file and the key."""
+    return read_plan_file(path, RawForms).forms
 
 
 def sdtm_terms(values: pd.Series, form: str, column: str) -> pd.Series:
@@ -127,7 +127,7 @@ class LabDictionary:
 
 @lru_cache(maxsize=4)
 def load_lab_dictionary(path: Path = LAB_TESTS_FILE) -> LabDictionary:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_plan_file(path, LabTests).model_dump(exclude_unset=True)
     return LabDictionary(
         units_by_test={t["edc_test"]: frozenset(map(str, t["units"])) for t in data["laboratory"]},
         populations=frozenset(p["edc_population"] for p in data["flow_cytometry"]),

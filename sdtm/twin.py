@@ -34,11 +34,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import yaml
 
 from sap.errors import Problem, SapError, SpecError
-from sap.specs import SPECS_DIR
+from sap.specs import SPECS_DIR, Instruments, LabTests, read_plan_file
 from sap.study import Study
+from sdtm.raw import RawForms
 
 RAW_SPECS = SPECS_DIR / "raw"
 
@@ -197,19 +197,13 @@ class RawContract:
         return list(self.forms[form]["columns"])
 
 
-def _read_yaml(path: Path) -> dict:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise SpecError(Problem(str(path), f"cannot read: {exc}".replace("\n", " "))) from None
-
-
 @lru_cache(maxsize=1)
 def load_raw_contract(folder: Path = RAW_SPECS) -> RawContract:
     """Read forms.yaml, lab_tests.yaml and instruments.yaml and check that the twin's model covers them."""
-    forms = _read_yaml(folder / "forms.yaml")["forms"]
-    labs = _read_yaml(folder / "lab_tests.yaml")
-    instruments = _read_yaml(folder / "instruments.yaml")
+    # each file through its typed model (a misspelt key is a one-line SpecError naming file and key)
+    forms = read_plan_file(folder / "forms.yaml", RawForms).model_dump(exclude_unset=True)["forms"]
+    labs = read_plan_file(folder / "lab_tests.yaml", LabTests).model_dump(exclude_unset=True)
+    instruments = read_plan_file(folder / "instruments.yaml", Instruments).model_dump(exclude_unset=True)
     contract = RawContract(forms=forms, laboratory=labs["laboratory"], flow_cytometry=labs["flow_cytometry"],
                            sledai_items=instruments["sledai_2k"]["items"], bilag_domains=instruments["bilag_2004"]["domains"])
     problems = []

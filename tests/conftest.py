@@ -11,6 +11,15 @@ def study():
 
 
 @pytest.fixture(scope="session")
+def gx_runner():
+    """The worker process's one Great Expectations context (validation.engine.shared_runner), shared by every
+    test: making one costs seconds."""
+    from validation.engine import shared_runner
+
+    return shared_runner()
+
+
+@pytest.fixture(scope="session")
 def twin_run(tmp_path_factory):
     """The synthetic twin (default seed, 40 subjects) run once through simulate -> SDTM -> ADaM: the output
     folder. Test frames taken from it have the production shape (imputed records, missing values, dtypes)."""

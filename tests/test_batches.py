@@ -28,7 +28,7 @@ def test_subject_batches_are_sorted_consecutive_slices():
     batches = subject_batches(pd.Series(["C", "A", "B", "A", np.nan], dtype="str"), 2)
     assert [list(b) for b in batches] == [["A", "B"], ["C"]]
     assert [list(b) for b in subject_batches(pd.Series([], dtype="str"), 2)] == [[]]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="batch size must be at least 1 subject, not 0"):
         subject_batches(pd.Series(["A"]), 0)
 
 
@@ -66,4 +66,9 @@ def test_batches_take_the_type_and_width_of_the_whole_column(tmp_path):
     whole.attrs = dict(ATTRS)
     write_dataset(whole, tmp_path / "whole", STAMP)
     assert (tmp_path / "whole" / "adxx.xpt").read_bytes() == (folder / "adxx.xpt").read_bytes()
-    assert len(header) % 80 == 0
+    # after the OBS header record: the 4 rows (96 bytes), then blank padding to the end of the second record
+    observations = header[header.index(b"HEADER RECORD*******OBS     HEADER RECORD") + 80:]
+    assert len(observations) == 160
+    assert observations[96:] == b" " * 64
+    # row 3 (subject B) starts at byte 2 x 24 = 48: USUBJID 1 byte, ASEQ 8, then TEXT "longest" at 57-63
+    assert observations[48:49] == b"B" and observations[57:64] == b"longest"

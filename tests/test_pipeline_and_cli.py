@@ -13,7 +13,7 @@ def test_staging_swaps_in_only_on_success(tmp_path):
     ctx = make_context(out=tmp_path, log=lambda _: None)
     with ctx.staging("sdtm") as folder:
         (folder / "dm.csv").write_text("old")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="builder failed"):
         with ctx.staging("sdtm") as folder:
             (folder / "dm.csv").write_text("new")
             raise RuntimeError("builder failed")

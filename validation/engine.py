@@ -13,6 +13,7 @@ progress bars off, and no Data Docs (their HTML loads CDN assets).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -249,12 +250,20 @@ def _narrow(df: pd.DataFrame, planned: list[Planned], keys: list[str]) -> pd.Dat
     return df[[c for c in df.columns if c in wanted]]
 
 
+@functools.lru_cache(maxsize=1)
+def shared_runner() -> GxRunner:
+    """The process's GX context, made once (creating one costs seconds): every validation in a process (a
+    `sap run`, a test worker) reuses it. Safe because `GxRunner.run` names each validation uniquely and
+    deletes its data source afterwards."""
+    return GxRunner()
+
+
 def run_planned(name: str, df: pd.DataFrame, planned: list[Planned], keys: list[str], runner: GxRunner | None) -> list[Outcome]:
     """Run every planned expectation of one dataset (GX ones in one batch), in planned order."""
     keys = present_keys(df, keys)
     gx_items = [p for p in planned if p.gx is not None]
     gx_outcomes: dict[int, Outcome] = {}
     if gx_items:
-        runner = runner or GxRunner()
+        runner = runner or shared_runner()
         gx_outcomes = {id(p): o for p, o in zip(gx_items, runner.run(name, df, gx_items, keys))}
     return [gx_outcomes[id(p)] if p.gx is not None else run_plain(p, df, keys) for p in planned]

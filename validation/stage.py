@@ -21,7 +21,7 @@ from sap.datasets import find_datasets, parquet_attrs, read_dataset
 from sap.errors import Problem, SapError, SpecError, ValidationFailed
 from sap.specs import SPECS_DIR, list_specs, load_codelists, load_spec
 from validation.cross_checks import POPULATION_FLAGS, RECONCILIATION, References, cross_expectations
-from validation.engine import GxRunner, Outcome, Planned, run_planned
+from validation.engine import GxRunner, Outcome, Planned, run_planned, shared_runner
 from validation.report import write_report, write_results
 from validation.study_rules import study_rule_expectations
 from validation.suites import spec_expectations, xpt_expectations
@@ -149,7 +149,7 @@ def validate_datasets(datasets: dict[str, pd.DataFrame], sdtm_names: set[str] | 
     spec folder (default the package's `sap/specs`). `only`: validate just these datasets (the others
     still serve as references of the cross-dataset checks)."""
     references = References.from_datasets(datasets, set(sdtm_names or ())) if cross else None
-    runner = runner or GxRunner()
+    runner = runner or shared_runner()
     outcomes: list[Outcome] = []
     for name in sorted(datasets):
         if only is None or name in only:
@@ -162,7 +162,7 @@ def validate_paths(paths: dict[str, Path], sdtm_names: set[str], runner: GxRunne
     """Validate dataset files one at a time, so peak memory is about one dataset plus DM and ADSL; a parquet
     dataset of more than `large_rows` rows is validated in column groups (`validate_in_column_groups`)."""
     references = folder_references(paths, sdtm_names)
-    runner = runner or GxRunner()
+    runner = runner or shared_runner()
     outcomes: list[Outcome] = []
     for name, path in paths.items():
         if path.suffix.lower() == ".parquet" and pq.read_metadata(path).num_rows > large_rows and _has_spec(name, specs_dir):

@@ -29,12 +29,18 @@ WEEK2 = {
     "PGA30": (REDUCE_6, BASE_BILAG, 1.5),  # 1.5 - 1.2 = 0.30, not < 0.3 (floats say 0.30000000000000004)
     "PGA29": (REDUCE_6, BASE_BILAG, 1.49),  # 1.49 - 1.2 = 0.29 < 0.3
     "NOPGA": (REDUCE_6, BASE_BILAG, None),  # PGA not done at week 2
+    # baseline PGA 0.4 (BASELINE_PGA): 0.7 - 0.4 = 0.30 is a worsening, although in floats
+    # 0.7 - 0.4 = 0.29999999999999993 < 0.3: only the whole-hundredths comparison (70 - 40 = 30) gets it right
+    "PGA04TO07": (REDUCE_6, BASE_BILAG, 0.7),
+    "PGA04TO069": (REDUCE_6, BASE_BILAG, 0.69),  # 69 - 40 = 29 hundredths < 30: no worsening
 }
+BASELINE_PGA = {"PGA04TO07": 0.4, "PGA04TO069": 0.4}  # everyone else 1.2
 
 
 @pytest.fixture(scope="module")
 def adrs(study):
-    baselines = [assessment(s, 1, present=BASE_ITEMS, bilag=BASE_BILAG, pga=1.2) for s in [*WEEK2, "DISC", "NOPOST", "NOTFAS"]]
+    baselines = [assessment(s, 1, present=BASE_ITEMS, bilag=BASE_BILAG, pga=BASELINE_PGA.get(s, 1.2))
+                 for s in [*WEEK2, "DISC", "NOPOST", "NOTFAS"]]
     week2 = [assessment(s, 2, present=items, bilag=bilag, pga=pga) for s, (items, bilag, pga) in WEEK2.items()]
     # DISC left the study on day 20 but has an assessment at week 4 (day 29, window opens day 22)
     disc = [assessment("DISC", 3, present=REDUCE_6, bilag=BASE_BILAG, pga=1.2)]
@@ -82,6 +88,13 @@ def test_pga_worsening_of_exactly_0_3_is_a_worsening(adrs):
     assert hundredths(pd.Series([1.5, 1.2, 0.3, 1.005])).tolist() == [150, 120, 30, 101]
 
 
+def test_pga_worsening_from_0_4_to_0_7_is_a_worsening_although_floats_say_0_2999(adrs):
+    assert 0.7 - 0.4 < 0.3  # the trap: a float comparison would call this "no worsening"
+    assert avalc(adrs, "PGA04TO07", "PGANW") == "N" and avalc(adrs, "PGA04TO07", "SRI4") == "N"
+    assert avalc(adrs, "PGA04TO069", "PGANW") == "Y" and avalc(adrs, "PGA04TO069", "SRI4") == "Y"
+    assert hundredths(pd.Series([0.7, 0.4, 0.69])).tolist() == [70, 40, 69]
+
+
 def test_missing_pga_imputes_pga_and_sri_only(adrs):
     for paramcd in ("PGANW", "SRI4", "SRI8"):
         rec = record(adrs, "NOPGA", paramcd)
@@ -108,7 +121,7 @@ def test_subject_without_post_baseline_visit_is_non_responder_everywhere(adrs):
 
 def test_every_fas_subject_parameter_visit_once(adrs):
     assert "NOTFAS" not in set(adrs["USUBJID"])
-    assert len(adrs) == 10 * 12 * 6  # 10 FAS subjects
+    assert len(adrs) == 12 * 12 * 6  # 12 FAS subjects
     assert not adrs.duplicated(["USUBJID", "PARAMCD", "AVISITN"]).any()
     assert adrs["FASFL"].eq("Y").all()
     assert (adrs["AVAL"] == adrs["AVALC"].eq("Y")).all()
@@ -124,7 +137,7 @@ def test_sri_is_yes_exactly_when_all_components_are_yes(adrs):
 def test_analysis_flags(adrs):
     # primary visit week 10 = visitnum 6 in sap/study.yaml
     assert set(adrs.loc[adrs["ANL01FL"].eq("Y"), "AVISITN"]) == {6.0}
-    assert adrs["ANL01FL"].eq("Y").sum() == 10 * 12
+    assert adrs["ANL01FL"].eq("Y").sum() == 12 * 12  # 12 FAS subjects x 12 parameters
     assert (adrs["ANL02FL"].eq("Y") == adrs["DTYPE"].isna()).all()
     sri4 = record(adrs, "R4", "SRI4")
     assert sri4["ADY"] == 15 and sri4["AVISIT"] == "WEEK 2" and sri4["PARCAT1"] == "SLE RESPONDER INDEX"

@@ -81,7 +81,7 @@ def test_max_date_caps_last_imputation_and_missing_year_needs_a_bound():
     # row 2: missing year (range unbounded) -> the max date itself, flag Y
     assert list(got) == [day("2019-03-10"), day("2019-05-31"), day("2019-08-01")]
     assert list(flag) == ["D", "D", "Y"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"highest_imputation='Y' needs min_dates with date_imputation='first'"):
         impute_iso_dates(values, "Y", "first")
 
 

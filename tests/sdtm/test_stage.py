@@ -6,6 +6,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
+from sap.datasets import read_dataset
 from sap.pipeline import make_context
 from sap.specs import load_spec
 from sdtm.raw import DomainResult, read_raw_extract
@@ -32,7 +33,10 @@ def test_counts_and_files(sdtm_dir):
     for name, expected in {"dm": 2, "ds": 4, "ex": 3, "ae": 3, "mh": 2, "cm": 18, "vs": 4, "rejected": 7}.items():
         assert counts[name] == expected, name
     for name in DOMAINS:
-        assert (folder / f"{name}.parquet").exists() and (folder / f"{name}.xpt").exists()
+        parquet, xpt = read_dataset(folder / f"{name}.parquet"), read_dataset(folder / f"{name}.xpt")
+        assert len(parquet) == len(xpt) and list(parquet.columns) == list(xpt.columns), name
+        if name in counts:
+            assert len(parquet) == counts[name], name
 
 
 def test_reconciliation_balances(sdtm_dir):
@@ -71,14 +75,6 @@ def test_xpt_reads_back_to_the_same_values_and_labels(sdtm_dir, name):
     spec = load_spec(name)
     assert dict(zip(meta.column_names, meta.column_labels)) == {c: spec.variable(c).label for c in parquet.columns}
     assert meta.file_label == spec.label
-
-
-def test_outputs_are_byte_reproducible(sdtm_dir, tmp_path):
-    folder, _ = sdtm_dir
-    ctx = make_context(out=tmp_path, raw=write_extract(tmp_path / "raw"), log=lambda line: None)
-    run_stage(ctx)
-    for path in sorted(folder.iterdir()):
-        assert (tmp_path / "sdtm" / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def test_unbalanced_builder_is_an_error(tmp_path, study):

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from sap.specs import load_spec
-from validation.engine import GxRunner
 
 SPECS = Path(__file__).resolve().parent / "specs"
 SDTM = {"DM", "AE", "QS", "RECONCILIATION"}
@@ -99,11 +98,6 @@ def make_datasets() -> dict[str, pd.DataFrame]:
     out = {name: labelled(df.reset_index(drop=True), name) for name, df in frames.items()}
     out["RECONCILIATION"] = reconciliation
     return out
-
-
-@pytest.fixture(scope="session")
-def gx_runner():
-    return GxRunner()
 
 
 @pytest.fixture

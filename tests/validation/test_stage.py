@@ -86,7 +86,8 @@ def test_cli_exits_2_with_one_line_per_failure(tmp_path):
     result = CliRunner().invoke(main, ["validate", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "XX: spec_exists failed" in result.output
-    assert (tmp_path / "out" / "validation" / "report.md").exists()
+    report = (tmp_path / "out" / "validation" / "report.md").read_text(encoding="utf-8")
+    assert "XX" in report and "spec_exists" in report
 
 
 def test_real_dm_spec_on_a_hand_made_frame(gx_runner):

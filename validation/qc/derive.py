@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import stats
 
 from sap.errors import InputError, Problem
-from sap.specs import SPECS_DIR
+from sap.specs import SPECS_DIR, Instruments, read_plan_file
 from sap.study import Study
 
 INSTRUMENTS_FILE = SPECS_DIR / "raw" / "instruments.yaml"
@@ -48,8 +47,7 @@ SDTM_NEEDS = {
 
 def load_instruments(path: Path = INSTRUMENTS_FILE) -> dict:
     """The instrument definitions (SLEDAI-2K weights and organ groups, BILAG-2004 grade scores, PGA code)."""
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return read_plan_file(path, Instruments).model_dump(exclude_unset=True)
 
 
 def check_sdtm(sdtm: Mapping[str, pd.DataFrame]) -> None:

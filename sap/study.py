@@ -111,6 +111,7 @@ class Endpoints(_Strict):
 
 class Safety(_Strict):
     treatment_emergent_window_days: int = Field(ge=0)
+    meddra_version: str = Field(pattern=r"^\d{1,2}\.\d$")  # dictionary version of the AE coding
 
 
 class Study(_Strict):

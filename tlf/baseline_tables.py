@@ -17,6 +17,7 @@ from tlf.inputs import dataset, population
 from tlf.ard import Ard
 from tlf.output import Output
 from tlf.stats import describe, n_percent
+from tlf.numbers import collected_decimals, fmt
 from tlf.summaries import INDENT, data_decimals
 
 # Baseline medications of Nature Medicine 2016 Table S1, in the paper's order (ADSL baseline CM flags).
@@ -63,7 +64,7 @@ def median_range(values: pd.Series, decimals: int | None) -> str:
     decimals = data_decimals(present) if decimals is None else decimals
     if present.empty:
         return "NE"
-    text = f"{present.median():.{decimals + 1}f} ({present.min():.{decimals}f}-{present.max():.{decimals}f})"
+    text = f"{fmt(present.median(), decimals + 1)} ({fmt(present.min(), decimals)}-{fmt(present.max(), decimals)})"
     return text if len(present) == len(x) else f"{text} [n={len(present)}]"
 
 
@@ -95,8 +96,56 @@ def disposition_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study:
     return _table(spec, rows, n, "Category", study).with_ard(ard)
 
 
+# Continuous rows of the sponsor layout of 14.1.2 (ADSL variable, label); decimals from sap/specs/display.yaml.
+DEMOGRAPHICS_CONTINUOUS = [("AGE", "Age, years"), ("WEIGHTBL", "Weight, kg"), ("HEIGHTBL", "Height, cm"),
+                           ("BSABL", "Body surface area, m2"), ("SLEDURY", "SLE duration, years"),
+                           ("BPREDDOS", "Prednisone, mg/day")]
+# Categorical rows: ADSL variable, label, codelist whose every term is shown (0 kept).
+DEMOGRAPHICS_CATEGORICAL = [("SEX", "Sex", "SEX"), ("AGEGR1", "Age group", "AGEGR1"), ("RACE", "Race", "RACE"),
+                            ("ETHNIC", "Ethnicity", "ETHNIC")]
+
+
+def _category_rows(ard: Ard, adsl: pd.DataFrame, variable: str, label: str, codelist, n: int) -> list[tuple[str, str]]:
+    """A heading and one n (%) row per codelist term (decode when the codelist has one), then any value
+    outside the codelist and "Missing" when some subject has none."""
+    rows = [(label + ", n (%)", "")]
+    values = adsl[variable]
+    terms = [(t.value, t.decode or t.value) for t in codelist.terms]
+    terms += [(v, v) for v in sorted(set(values.dropna()) - {t for t, _ in terms})]
+    for value, shown in terms:
+        rows.append((INDENT + (shown if shown != value else value.title() if value.isupper() else value),
+                     ard.n_pct(int(values.eq(value).sum()), n, variable=variable, level=value)))
+    if values.isna().any():
+        rows.append((INDENT + "Missing", ard.n_pct(int(values.isna().sum()), n, variable=variable, level="")))
+    return rows
+
+
 def demographics_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
-    """Table 14.1.2: demographics and baseline characteristics in the layout of Nature Medicine 2016
+    """Table 14.1.2: demographics and baseline characteristics in the sponsor layout: continuous rows n,
+    mean (SD), median, Q1, Q3, min, max (precision rule of sap/specs/display.yaml from each variable's
+    collected decimals); sex, age group, race and ethnicity n (%) with every codelist term; baseline SLE
+    medications n (%). The Nature Medicine 2016 Table S1 view is Table 14.1.2.1."""
+    variables = [v for v, _ in DEMOGRAPHICS_CONTINUOUS] + [v for v, _, _ in DEMOGRAPHICS_CATEGORICAL] + \
+        [v for v, _ in TABLE_S1_MEDICATIONS]
+    adsl = _subjects(adam, spec, variables)
+    n = len(adsl)
+    ard = Ard(spec.number)
+    codelists = load_codelists()
+    rows: list[tuple[str, str]] = []
+    for variable, label in DEMOGRAPHICS_CONTINUOUS:
+        stats = ard.summary(adsl[variable], collected_decimals(variable, adsl[variable]), variable=variable)
+        rows.append((label, ""))
+        rows.extend((INDENT + key, value) for key, value in stats.items())
+    for variable, label, codelist in DEMOGRAPHICS_CATEGORICAL:
+        rows.extend(_category_rows(ard, adsl, variable, label, codelists[codelist], n))
+    rows.append(("Baseline SLE medication, n (%)", ""))
+    for flag, label in TABLE_S1_MEDICATIONS:
+        rows.append((INDENT + label, ard.n_pct(int(adsl[flag].eq("Y").sum()), n, variable=flag, level="Y")))
+    return _table(spec, rows, n, "Characteristic", study).with_ard(ard)
+
+
+def table_s1_view(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.1.2.1: demographics and baseline characteristics in the layout of Nature Medicine 2016
     Table S1 (continuous: median (min-max); female/male counts; baseline medications: n (%)), followed by
     age group and race, n (%)."""
     variables = [v for v, _, _ in TABLE_S1_CONTINUOUS] + [v for v, _ in TABLE_S1_MEDICATIONS] + ["SEX", "AGEGR1", "RACE"]

@@ -12,13 +12,27 @@ from tlf.catalog import OutputSpec
 from tlf.inputs import dataset, population
 from tlf.output import Output
 
-ADAE_VARS = ["USUBJID", "AESEQ", "AEBODSYS", "AEDECOD", "AETERM", "ASTDY", "AENDY", "AESEV", "AESER", "AEREL", "AEOUT", "TRTEMFL"]
+ADAE_VARS = ["USUBJID", "AESEQ", "AEBODSYS", "AEDECOD", "AETERM", "ASTDY", "AENDY", "AESEV", "AESER", "AEREL", "AEOUT", "TRTEMFL",
+             "AESTDTC", "ASTDT", "ASTDTF", "AEENDTC", "AENDT", "AENDTF"]
+# ADaM date imputation flags (ADaMIG *DTF): the level imputed
+IMPUTED_LEVEL = {"D": "day imputed", "M": "month and day imputed", "Y": "year, month and day imputed"}
 
 
 def _day(values: pd.Series) -> pd.Series:
     """Study day as text ("" when missing); study days are whole numbers (no day 0, ADaMIG)."""
     numbers = pd.to_numeric(values, errors="coerce")
     return pd.Series(np.where(numbers.notna(), numbers.fillna(0).astype("int64").astype(str), ""), index=values.index)
+
+
+def date_with_imputation(date: pd.Series, flag: pd.Series, collected: pd.Series, day: pd.Series) -> pd.Series:
+    """"2014-03-13 (12)": analysis date and study day; an imputed date is followed by its imputation flag
+    and the collected (partial) date, "2014-03-01 (D; collected 2014-03) (12)" - never shown as if collected."""
+    iso = pd.to_datetime(date, errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
+    imputed = flag.notna() & flag.astype("str").ne("")
+    note = ("[" + flag.astype("str") + "; collected " + collected.fillna("").astype("str") + "]").where(imputed, "")
+    days = _day(day)
+    text = iso + np.where(imputed, " " + note, "") + np.where(days.ne(""), " (day " + days + ")", "")
+    return text.str.strip()
 
 
 def adverse_event_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
@@ -35,20 +49,22 @@ def adverse_event_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, st
         "subject": events["USUBJID"],
         "seq": _day(events["AESEQ"]),
         "term": events["AEBODSYS"].fillna("") + " / " + events["AEDECOD"].fillna("") + " / " + events["AETERM"].fillna(""),
-        "start": _day(events["ASTDY"]),
-        "end": _day(events["AENDY"]),
+        "start": date_with_imputation(events["ASTDT"], events["ASTDTF"], events["AESTDTC"], events["ASTDY"]),
+        "end": date_with_imputation(events["AENDT"], events["AENDTF"], events["AEENDTC"], events["AENDY"]),
         "severity": events["AESEV"].fillna("").str.title(),
         "serious": events["AESER"].fillna(""),
         "related": events["AEREL"].fillna("").str.title(),
         "outcome": events["AEOUT"].fillna("").str.title(),
         "teae": events["TRTEMFL"].fillna("N").replace("", "N"),
     })
-    footnotes = [] if len(body) else ["No adverse events were reported."]
+    footnotes = ["Start and end: analysis date (study day); an imputed date shows its imputation flag in brackets "
+                 "(D: day imputed, M: month and day imputed, Y: year, month and day imputed) and the date as collected."]
+    footnotes += [] if len(body) else ["No adverse events were reported."]
     return (Output.from_spec(spec)
             .with_n(len(subjects))
             .with_body(body,
                        headers=["Subject", "AE No.", "System organ class / Preferred term / Reported term",
-                                "Start day", "End day", "Severity", "Serious", "Related", "Outcome", "TEAE"],
-                       col_widths=[12, 6, 43, 7, 7, 8, 7, 14, 16, 6],  # Related wide enough for "Probably Related" on one line
+                                "Start date", "End date", "Severity", "Serious", "Related", "Outcome", "TEAE"],
+                       col_widths=[12, 5, 36, 15, 15, 8, 7, 12, 14, 5],  # Related wide enough for "Probably Related" on one line
                        align=["l", "c", "l", "c", "c", "l", "c", "l", "l", "c"])
             .with_footnotes(footnotes))

@@ -82,6 +82,7 @@ def plan_values(study) -> dict[str, object]:
         "historical_rate_pct": f"{study.endpoints.historical_response_rate:.0%}",
         "pga_worsening_limit": f"{study.endpoints.pga_worsening_limit:g}",
         "primary_visit": study.primary_visit.visit.title(),
+        "meddra_version": study.safety.meddra_version,
     }
 
 

@@ -62,11 +62,25 @@ def make_adae(n_events: int = 130) -> pd.DataFrame:
     for e in range(n_events):
         subject = e % 42 + 1
         soc, pt, verbatim = terms[e % 4]
+        start, end = 3 + 2 * (e // 42), 5 + 2 * (e // 42)
+        # one partial start date ("2014-01"), imputed as ADAE does: the first of the month, but not before the
+        # first dose (2014-01-03 here), flag ASTDTF D
+        partial = e == 0
+        start_date = pd.Timestamp("2014-01-01") + pd.Timedelta(days=start - 1)
+        end_date = pd.Timestamp("2014-01-01") + pd.Timedelta(days=end - 1)
         rows.append({"USUBJID": f"IL2-{subject:03d}", "AESEQ": e // 42 + 1, "AEBODSYS": soc, "AEDECOD": pt,
-                     "AETERM": verbatim, "ASTDY": 3 + 2 * (e // 42), "AENDY": 5 + 2 * (e // 42),
+                     "AETERM": verbatim, "ASTDY": start, "AENDY": end,
+                     "AESTDTC": "2014-01" if partial else start_date.strftime("%Y-%m-%d"),
+                     "ASTDT": start_date, "ASTDTF": "D" if partial else None,
+                     "AEENDTC": end_date.strftime("%Y-%m-%d"), "AENDT": end_date, "AENDTF": None,
                      "AESEV": ["MILD", "MODERATE", "SEVERE"][e % 3], "AESER": "N", "AEREL": "RELATED",
                      "AEOUT": "RECOVERED/RESOLVED", "TRTEMFL": "Y"})
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    for column in ("ASTDT", "AENDT"):
+        frame[column] = frame[column].astype("datetime64[s]")
+    for column in ("ASTDTF", "AENDTF"):
+        frame[column] = frame[column].astype("str").where(frame[column].notna())
+    return frame
 
 
 def write_adam(folder) -> None:

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from tlf.baseline_tables import demographics_table, disposition_table, exposure_table, median_range
+from tlf.baseline_tables import demographics_table, disposition_table, exposure_table, median_range, table_s1_view
 from tlf.catalog import load_outputs
 from tlf.efficacy_figures import mean_se_by_visit, subgroup_rates
 from tlf.subject_listings import discontinued_listing, dosing_listing
@@ -18,6 +18,7 @@ def _adsl():
         "EOSSTT": ["COMPLETED", "COMPLETED", "DISCONTINUED", "DISCONTINUED"],
         "DCSREAS": [None, None, "ADVERSE EVENT", "PHYSICIAN DECISION"],
         "AGE": [20, 31, 60, 40], "SEX": ["F", "F", "M", "F"], "AGEGR1": ["<30", "30-39", ">=40", ">=40"], "RACE": "ASIAN",
+        "ETHNIC": pd.Series(["NOT HISPANIC OR LATINO", "NOT HISPANIC OR LATINO", None, "NOT REPORTED"], dtype="str"),
         "WEIGHTBL": [42.0, 54.5, 80.0, 60.0], "HEIGHTBL": [150.0, 160.0, 175.0, 165.0], "BSABL": [1.3229, 1.5569, 1.9720, 1.6583],
         "SLEDURY": [0.5, 5.0, 20.0, 3.0], "BPREDDOS": [0.0, 30.0, 60.0, 10.0],
         "TRTSDT": pd.to_datetime(["2014-01-01", "2014-01-02", "2014-01-03", None]),
@@ -53,8 +54,30 @@ def test_disposition_every_reason_kept(adam, study):
     assert cells["  Ongoing"] == ["0"]
 
 
+def test_demographics_sponsor_layout_by_hand(adam, study):
+    out = demographics_table(adam, load_outputs().get("14.1.2"), study)
+    ard = out.analysis_results()
+    shown = {(v, lvl, st): t for v, lvl, st, t in zip(ard["VARIABLE"], ard["VARIABLE_LEVEL"], ard["STAT"], ard["FORMATTED"])}
+    # safety S1..S3, ages 20, 31, 60 (0 decimals): mean 37.0; SD sqrt((17^2 + 6^2 + 23^2) / 2) = sqrt(427) = 20.66;
+    # type 7 quartiles 20 + 0.5 * 11 = 25.5 and 31 + 0.5 * 29 = 45.5
+    age = [shown[("AGE", "", st)] for st in ("n", "mean", "sd", "median", "q1", "q3", "min", "max")]
+    assert age == ["3", "37.0", "20.66", "31.0", "25.5", "45.5", "20", "60"]
+    # weights 42.0, 54.5, 80.0 (1 decimal): mean 176.5 / 3 = 58.833 -> 58.83; SD sqrt(750.1667 / 2) = 19.367;
+    # Q1 42 + 0.5 * 12.5 = 48.25, Q3 54.5 + 0.5 * 25.5 = 67.25
+    weight = [shown[("WEIGHTBL", "", st)] for st in ("mean", "sd", "median", "q1", "q3", "min", "max")]
+    assert weight == ["58.83", "19.367", "54.50", "48.25", "67.25", "42.0", "80.0"]
+    rows = out.body.values.tolist()
+    start = rows.index(["Age, years", ""])
+    assert rows[start + 1:start + 6] == [["  n", "3"], ["  Mean (SD)", "37.0 (20.66)"], ["  Median", "31.0"],
+                                         ["  Q1, Q3", "25.5, 45.5"], ["  Min, Max", "20, 60"]]
+    cells = _cells(out)
+    assert cells["  Female"] == ["2 (66.7)"] and cells["  Male"] == ["1 (33.3)"] and cells["  Unknown"] == ["0"]
+    # ethnicity: S1, S2 not Hispanic; S3 missing (S4 is outside the safety population)
+    assert cells["  Not Hispanic Or Latino"] == ["2 (66.7)"] and cells["  Missing"] == ["1 (33.3)"]
+
+
 def test_demographics_table_s1_layout(adam, study):
-    cells = _cells(demographics_table(adam, load_outputs().get("14.1.2"), study))
+    cells = _cells(table_s1_view(adam, load_outputs().get("14.1.2.1"), study))
     # safety population S1..S3: ages 20, 31, 60 -> median 31 (one more decimal: 31.0), range 20-60
     assert cells["Age, years, median (range)"] == ["31.0 (20-60)"]
     assert cells["Female/male, n"] == ["2/1"]

@@ -85,7 +85,10 @@ def test_ae_listing_rows_and_order(adam, study):
     # safety population and have events e = 40, 41, 82, 83, 124, 125 -> 6 events dropped, 124 listed
     assert len(out.body) == 124
     assert out.body["c0"].tolist()[:4] == ["IL2-001"] * 4
-    assert out.body["c3"].tolist()[:4] == ["3", "5", "7", "9"]  # study days 3 + 2 * (e // 42)
+    # study days 3 + 2 * (e // 42) from 2014-01-01 = day 1; the first start date was collected as "2014-01" and
+    # imputed (flag D): shown with its flag and the collected date
+    assert out.body["c3"].tolist()[:4] == ["2014-01-03 [D; collected 2014-01] (day 3)", "2014-01-05 (day 5)",
+                                           "2014-01-07 (day 7)", "2014-01-09 (day 9)"]
     assert out.population_line == "Safety population (N=40)"
 
 

@@ -231,6 +231,28 @@ def qc_disposition(adam, study: Study, rules: dict) -> pd.DataFrame:
     return q.frame()
 
 
+def qc_demographics(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.1.2 (sponsor layout): safety population; AGE, WEIGHTBL, HEIGHTBL, BSABL, SLEDURY, BPREDDOS
+    descriptive statistics; SEX, AGEGR1, RACE, ETHNIC every codelist term (plus other values, and missing)
+    n (%); baseline medication flags n (%)."""
+    q = QcArd("14.1.2", rules)
+    adsl = adam["ADSL"]
+    adsl = adsl[adsl["SAFFL"] == "Y"]
+    n = len(adsl)
+    for variable in ("AGE", "WEIGHTBL", "HEIGHTBL", "BSABL", "SLEDURY", "BPREDDOS"):
+        q.summary(adsl[variable], collected(rules, variable, adsl[variable]), variable=variable)
+    codelists = load_codelists()
+    for variable in ("SEX", "AGEGR1", "RACE", "ETHNIC"):
+        terms = [t.value for t in codelists[variable].terms]
+        for value in terms + sorted(set(adsl[variable].dropna()) - set(terms)):
+            q.n_pct(int((adsl[variable] == value).sum()), n, variable=variable, level=value)
+        if adsl[variable].isna().any():
+            q.n_pct(int(adsl[variable].isna().sum()), n, variable=variable, level="")
+    for flag in ("HCQBLFL", "MMFBLFL", "CYCBLFL", "AZABLFL", "LEFBLFL", "THALBLFL", "CSABLFL", "MTXBLFL"):
+        q.n_pct(int((adsl[flag] == "Y").sum()), n, variable=flag, level="Y")
+    return q.frame()
+
+
 def _fas_adrs(adam, study: Study):
     fas = _population(adam, "FASFL")
     adrs = adam["ADRS"]
@@ -421,6 +443,7 @@ def _qc_soc_pt(number: str, related_only: bool):
 
 QC_TABLES = {
     "14.1.1": qc_disposition,
+    "14.1.2": qc_demographics,
     "14.2.1": qc_primary,
     "14.2.2": qc_sri_by_visit,
     "14.2.3": qc_components,

@@ -65,6 +65,6 @@ def adverse_event_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, st
             .with_body(body,
                        headers=["Subject", "AE No.", "System organ class / Preferred term / Reported term",
                                 "Start date", "End date", "Severity", "Serious", "Related", "Outcome", "TEAE"],
-                       col_widths=[12, 5, 36, 15, 15, 8, 7, 12, 14, 5],  # Related wide enough for "Probably Related" on one line
+                       col_widths=[14, 5, 30, 17, 17, 8, 6, 12, 13, 5],  # Related wide enough for "Probably Related" on one line
                        align=["l", "c", "l", "c", "c", "l", "c", "l", "l", "c"])
             .with_footnotes(footnotes))

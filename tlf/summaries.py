@@ -132,4 +132,4 @@ def change_by_visit(records: pd.DataFrame, paramcds: list[str], visits: list, de
 
 CHANGE_HEADERS = ["Parameter / Visit", "n", "Value Mean (SD)", "Change n", "Change Mean (SD)", "Change Median",
                   "Change Q1, Q3", "Change Min, Max", "Change 95% CI of mean; HL shift (95% CI)", "Wilcoxon p"]
-CHANGE_WIDTHS = [24, 4, 13, 7, 14, 8, 14, 12, 26, 9]
+CHANGE_WIDTHS = [22, 5, 13, 7, 13, 9, 13, 12, 27, 8]

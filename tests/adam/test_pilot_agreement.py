@@ -271,6 +271,14 @@ BY_DATASET = {
 }
 
 
+# the stated rule of each difference (the README and adam/PILOT_AGREEMENT.md print it beside the percentage)
+EXPLAINED = {
+    ("ADAE", "ADURN"): "explained: SAS ADURN missing where ASTDT is imputed (ASTDTF D)",
+    ("ADAE", "ADURU"): "explained: as ADURN",
+    ("ADLBH", "A1LO"): "explained: SAS A1LO missing where LBSTNRLO = 0 (all BASO, EOS records)",
+}
+
+
 def function_of(dataset: str, variable: str) -> str:
     return BY_DATASET.get((dataset, variable), FUNCTIONS[variable])
 
@@ -355,6 +363,7 @@ def test_agreement_per_variable_is_exact(comparison):
     table = agreement_table(comparison)
     different = {(r.dataset, r.variable): r.compared - r.agree for r in table.itertuples() if r.agree != r.compared}
     assert different == EXPECTED_DIFFERENT
+    assert set(EXPLAINED) == set(EXPECTED_DIFFERENT)  # every difference has its stated rule
     # every variable agrees on at least 99% of the records except ADLBH A1LO (83.57%), explained below
     assert table.loc[table["percent"] < 99.0, ["dataset", "variable"]].values.tolist() == [["ADLBH", "A1LO"]]
 
@@ -363,12 +372,22 @@ def test_every_difference_is_explained(comparison):
     adae = comparison["ADAE"]["merged"]
     off = adae.loc[~_agree(adae["ADURN"], adae["ADURN_ref"])]
     # the 4 events start in a month without a day (ASTDTF "D", imputed to the 1st): the SAS data leave ADURN
-    # missing for them although the define.xml says ADURN = AENDT - ASTDT + 1 with ASTDT imputed
+    # missing for them although the define.xml says ADURN = AENDT - ASTDT + 1 with ASTDT imputed. Observed
+    # rule: SAS ADURN is missing on every record with an imputed start (15), and these 4 are the only ones
+    # of them with an end date
     assert off["ASTDTF"].eq("D").all() and off["ADURN_ref"].isna().all()
+    imputed = adae["ASTDTF"].eq("D")
+    assert int(imputed.sum()) == 15 and adae.loc[imputed, "ADURN_ref"].isna().all()
+    assert off.index.tolist() == adae.index[imputed & adae["AENDT"].notna()].tolist()
     lbh = comparison["ADLBH"]["merged"]
     off = lbh.loc[~_agree(lbh["A1LO"], lbh["A1LO_ref"])]
-    # define.xml: A1LO = LB.LBSTNRLO; the SAS data hold A1LO missing where LBSTNRLO is 0 (BASO, EOS, ...)
+    # define.xml value-level A1LO of BASO and EOS: "LB.LBSTNRLO" (its "Set to missing" is for the _BASO/_EOS
+    # parameters, which are not these records). Observed rule: the SAS A1LO is missing exactly where
+    # LBSTNRLO = 0, i.e. on all 2,051 BASO and all 2,051 EOS records, and equals LBSTNRLO everywhere else
     assert off["LBSTNRLO"].eq(0).all() and off["A1LO_ref"].isna().all()
+    assert off.index.tolist() == lbh.index[lbh["LBSTNRLO"].eq(0)].tolist()
+    assert off["PARAMCD"].value_counts().to_dict() == {"BASO": 2051, "EOS": 2051}
+    assert lbh.loc[lbh["PARAMCD"].isin(["BASO", "EOS"]), "LBSTNRLO"].eq(0).all()
 
 
 def test_options_the_pilot_needs_are_exercised(comparison):
@@ -391,4 +410,5 @@ if __name__ == "__main__":
     data = _comparison()
     print("| dataset | variable | library function | agree / compared | % |\n|---|---|---|---|---|")
     for r in agreement_table(data).itertuples():
-        print(f"| {r.dataset} | {r.variable} | `{function_of(r.dataset, r.variable)}` | {r.agree:,} / {r.compared:,} | {r.percent:.2f} |")
+        note = f" ({EXPLAINED[(r.dataset, r.variable)]})" if (r.dataset, r.variable) in EXPLAINED else ""
+        print(f"| {r.dataset} | {r.variable} | `{function_of(r.dataset, r.variable)}` | {r.agree:,} / {r.compared:,} | {r.percent:.2f}{note} |")

@@ -386,7 +386,7 @@ def list_specs(standard: Literal["sdtm", "adam"], specs_dir: Path = SPECS_DIR) -
 # Applying a spec
 
 
-def _byte_lengths(series: pd.Series) -> pd.Series:
+def byte_lengths(series: pd.Series) -> pd.Series:
     """UTF-8 byte length of each non-missing value, computed by Arrow on the whole column."""
     present = series.dropna().astype(str)
     lengths = pc.binary_length(pa.array(present, type=pa.large_string()).cast(pa.large_binary()))
@@ -423,7 +423,7 @@ def conformance_problems(df: pd.DataFrame, spec: DatasetSpec, codelists: dict[st
             continue
         col = df[var.name]
         if var.type in ("text", "iso8601") and var.length:
-            lengths = _byte_lengths(col)
+            lengths = byte_lengths(col)
             too_long = lengths[lengths > var.length]
             if len(too_long):
                 i = too_long.index[0]

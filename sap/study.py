@@ -114,6 +114,20 @@ class Safety(_Strict):
     meddra_version: str = Field(pattern=r"^\d{1,2}\.\d$")  # dictionary version of the AE coding
 
 
+class RawDates(_Strict):
+    """The calendar rule of the raw-extract checks (sdtm.raw): a date whose year lies outside
+    [earliest_year, latest_year] is a typo (0013, 2105), not data."""
+
+    earliest_year: int = Field(ge=1000)
+    latest_year: int = Field(le=9999)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "RawDates":
+        if self.earliest_year > self.latest_year:
+            raise ValueError(f"raw_dates: earliest_year {self.earliest_year} is after latest_year {self.latest_year}")
+        return self
+
+
 class Study(_Strict):
     study: StudyInfo
     arm: Arm
@@ -122,6 +136,7 @@ class Study(_Strict):
     endpoints: Endpoints
     safety: Safety
     data_cutoff: dt.date
+    raw_dates: RawDates
 
     @model_validator(mode="after")
     def _consistent(self) -> "Study":
@@ -141,6 +156,9 @@ class Study(_Strict):
                 raise ValueError(f"endpoints.{name}: week {week} is not a scheduled visit (weeks {sorted(weeks)})")
         if self.visits[0].week != 0:
             raise ValueError("visits: the first visit must be the baseline visit (week 0)")
+        if not self.raw_dates.earliest_year <= self.data_cutoff.year <= self.raw_dates.latest_year:
+            raise ValueError(f"raw_dates: the data cut-off {self.data_cutoff} is outside the years "
+                             f"{self.raw_dates.earliest_year}-{self.raw_dates.latest_year}")
         return self
 
     @property

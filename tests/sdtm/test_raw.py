@@ -53,7 +53,18 @@ BAD_CELLS = [
     ("pga", 0, "SUBJECT", "009", "pga.csv, row 1, SUBJECT: subject not in enrolment (value '009')"),
     ("disposition", 1, "REASON", "", "disposition.csv, row 2, REASON: reason blank for a discontinued subject"),
     ("adverse_events", 1, "END_DATE", "10-AUG-2013", "adverse_events.csv, row 2, END_DATE: end date given but ONGOING is Yes (value '10-AUG-2013')"),
-    ("adverse_events", 0, "END_DATE", "01-AUG-2013", "adverse_events.csv, row 1, END_DATE: end date before start date (value '01-AUG-2013')"),
+    ("enrolment", 0, "CONSENT_DATE", "01-AUG-0013", "enrolment.csv, row 1, CONSENT_DATE: year outside 1900-2015 (sap/study.yaml raw_dates) (value '01-AUG-0013')"),
+    ("enrolment", 0, "SLE_DIAG_DATE", "UN-UNK-1899", "enrolment.csv, row 1, SLE_DIAG_DATE: year outside 1900-2015"),
+    ("enrolment", 0, "CONSENT_DATE", "04-AUG-2013", "enrolment.csv, row 1, ENROL_DATE: enrolment date before informed consent (CONSENT_DATE) (value '03-AUG-2013')"),
+    ("enrolment", 0, "SLE_DIAG_DATE", "UN-SEP-2013", "enrolment.csv, row 1, SLE_DIAG_DATE: SLE diagnosis after informed consent (CONSENT_DATE) (value 'UN-SEP-2013')"),
+    ("dosing", 0, "DOSE_DATE", "02-AUG-2013", "dosing.csv, row 1, DOSE_DATE: dose before enrolment (enrolment.csv ENROL_DATE) (value '02-AUG-2013')"),
+    ("dosing", 3, "DOSE_DATE", "09-AUG-2013", "dosing.csv, row 4, DOSE_DATE: dose before informed consent (enrolment.csv CONSENT_DATE) (value '09-AUG-2013')"),
+    ("disposition", 0, "DISPOSITION_DATE", "02-AUG-2013", "disposition.csv, row 1, DISPOSITION_DATE: disposition before enrolment (enrolment.csv ENROL_DATE)"),
+    ("adverse_events", 0, "END_DATE", "UN-JUL-2013", "adverse_events.csv, row 1, END_DATE: end date before start date (partial dates compared on the parts both have) (value 'UN-JUL-2013')"),
+    ("laboratory", 0, "REF_LOW", "10", "laboratory.csv, row 1, REF_LOW: reference range low above its high (REF_HIGH) (value '10')"),
+    ("adverse_events", 0, "AE_TERM", "x" * 201, "adverse_events.csv, row 1, AE_TERM: text longer than 200 bytes (UTF-8), the length of AE.AETERM in sap/specs/sdtm"),
+    ("adverse_events", 0, "AE_TERM", "red\x01ness", "adverse_events.csv, row 1, AE_TERM: control character in the value (value 'red\\x01ness')"),
+    ("adverse_events", 0, "END_DATE", "01-AUG-2013", "adverse_events.csv, row 1, END_DATE: end date before start date (partial dates compared on the parts both have) (value '01-AUG-2013')"),
 ]
 
 
@@ -65,6 +76,37 @@ def test_bad_cell_is_one_line(tmp_path, study, form, index, column, value, expec
     lines = err.value.lines()
     assert any(line.startswith(expected) for line in lines), lines
     assert len(lines) == 1, lines  # exactly the one problem planted
+
+
+def test_partial_dates_in_order_on_what_they_share(tmp_path, study):
+    """AE start 06-AUG-2013: an end of UN-AUG-2013 may be on or after it (accepted), UN-UNK-2013 too; an end in
+    July cannot be (rejected above, in BAD_CELLS)."""
+    for end in ("UN-AUG-2013", "UN-UNK-2013", "06-AUG-2013"):
+        read_raw_extract(write_extract(tmp_path / end, _set(extract_rows(), "adverse_events", 0, "END_DATE", end)), study)
+
+
+def test_enrolled_subject_without_disposition_is_named(tmp_path, study):
+    rows = extract_rows()
+    del rows["disposition"][1]  # subject 002 (enrolled 12-AUG-2013, before the cut-off)
+    with pytest.raises(InputError) as err:
+        read_raw_extract(write_extract(tmp_path, rows), study)
+    assert err.value.lines() == [
+        "disposition.csv, SUBJECT: no record for a subject enrolled on or before the cut-off (enrolment.csv row 2; "
+        "the form contract says one per subject) (value '002')"
+    ]
+
+
+def test_nul_byte_and_latin1_named_at_row_and_column(tmp_path, study):
+    folder = write_extract(tmp_path, extract_rows())
+    ae = folder / "adverse_events.csv"
+    ae.write_bytes(ae.read_bytes().replace(b"fever", b"fe\x00ver").replace(b"headache", "c\u00e9phal\u00e9e".encode("latin-1")))
+    with pytest.raises(InputError) as err:
+        read_raw_extract(folder, study)
+    assert err.value.lines() == [
+        "adverse_events.csv, row 3, AE_TERM: not UTF-8 text (byte 0xe9; the file looks Latin-1/Windows-1252): "
+        "save the extract as UTF-8 (value 'c\u00e9phal\u00e9e')",
+        "adverse_events.csv, row 2, AE_TERM: control character in the value (value 'fe\\x00ver')",
+    ]
 
 
 def test_duplicate_record_names_both_rows(tmp_path, study):
@@ -116,6 +158,7 @@ def test_many_bad_rows_are_capped_with_a_count(tmp_path, study):
     for i, record in enumerate(rows["dosing"]):
         record["CYCLE"] = str(i // 7 % 3 + 1)
         record["SUBJECT"] = ["001", "002"][i // 21]
+        record["DOSE_DATE"] = ["05-AUG-2013", "14-AUG-2013"][i // 21]  # not before the subject's consent
     with pytest.raises(InputError) as err:
         read_raw_extract(write_extract(tmp_path, rows), study)
     lines = err.value.lines()

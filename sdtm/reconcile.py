@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sap.csv_cells import write_csv
 from sdtm.raw import REJECTION_COLUMNS, ROW, DomainResult, RawExtract, load_forms
 
 RECONCILIATION_COLUMNS = ["FORM", "FILE", "DOMAIN", "RECORDS_IN", "RECORDS_MAPPED", "RECORDS_REJECTED", "BALANCED"]
@@ -91,8 +92,6 @@ def _unknown_rows(raw: RawExtract, rejected: pd.DataFrame) -> list[str]:
 
 
 def write_reconciliation(reconciliation: pd.DataFrame, rejected: pd.DataFrame, folder: Path) -> list[Path]:
-    """`reconciliation.csv` and `rejected_records.csv` (UTF-8, LF line ends, deterministic order)."""
-    paths = [folder / "reconciliation.csv", folder / "rejected_records.csv"]
-    reconciliation.to_csv(paths[0], index=False, lineterminator="\n")
-    rejected.to_csv(paths[1], index=False, lineterminator="\n")
-    return paths
+    """`reconciliation.csv` and `rejected_records.csv` (UTF-8, LF line ends, deterministic order; text cells
+    that start like a spreadsheet formula neutralised, `sap.csv_cells`)."""
+    return [write_csv(reconciliation, folder / "reconciliation.csv"), write_csv(rejected, folder / "rejected_records.csv")]

@@ -14,11 +14,11 @@ With `quarto` on PATH the book is rendered by `quarto render` into output/tlf/qu
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import yaml
 
+from sap.csv_cells import write_rows
 from sap.errors import InputError, Problem
 from sap.pipeline import RunContext, run_id
 from sap.datasets import write_json
@@ -32,10 +32,7 @@ from tlf.render.rtf import write_rtf
 
 
 def _write_index(rows: list[dict[str, str]], path: Path) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["number", "kind", "title", "status", "file"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(rows, ["number", "kind", "title", "status", "file"], path)
 
 
 def run_stage(ctx: RunContext) -> dict[str, int]:

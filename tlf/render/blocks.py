@@ -9,10 +9,10 @@ implements the same rule).
 from __future__ import annotations
 
 import base64
-import html
 from pathlib import Path
 
 from tlf.output import Output
+from tlf.render.text import DOCX_LINE_BREAK, html_attribute, html_text, markdown_text, typst_string
 
 _TYPST_ALIGN = {"l": "left", "c": "center", "r": "right"}
 _HTML_ALIGN = {"l": "left", "c": "center", "r": "right"}
@@ -32,7 +32,7 @@ def anchor(out: Output) -> str:
 def html_block(out: Output, figure_png: Path | None = None, title: bool = True) -> str:
     """A self-contained HTML section: caption (number, title, population), table or figure (PNG inlined as
     a data URI, so the page makes no request), footnotes and source."""
-    esc = html.escape
+    esc = html_text
     parts = [f'<section class="tlf tlf-{out.kind}" id="{anchor(out)}">']
     if title:
         parts.append(f'<p class="tlf-title">{esc(out.heading)}</p>')
@@ -53,7 +53,7 @@ def html_block(out: Output, figure_png: Path | None = None, title: bool = True) 
         parts.append("</tbody></table>")
     if figure_png is not None:
         data = base64.b64encode(Path(figure_png).read_bytes()).decode()
-        parts.append(f'<figure class="tlf-figure"><img src="data:image/png;base64,{data}" alt="{esc(out.heading)}"></figure>')
+        parts.append(f'<figure class="tlf-figure"><img src="data:image/png;base64,{data}" alt="{html_attribute(out.heading)}"></figure>')
     if out.all_footnotes:
         parts.append('<div class="tlf-footnotes">' + "".join(f"<p>{esc(f)}</p>" for f in out.all_footnotes) + "</div>")
     if out.source:
@@ -63,11 +63,6 @@ def html_block(out: Output, figure_png: Path | None = None, title: bool = True) 
 
 
 # --------------------------------------------------------------------------------------------- Typst
-
-
-def typst_string(text: str) -> str:
-    """A Typst string literal (cells are strings, so no markup character in the data is interpreted)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def typst_block(out: Output, figure_path: Path | None = None, new_page: bool = True) -> str:
@@ -114,7 +109,8 @@ def typst_block(out: Output, figure_path: Path | None = None, new_page: bool = T
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+    """A DOCX table cell or paragraph: literal text, line breaks kept as DOCX line breaks."""
+    return markdown_text(text, line_break=DOCX_LINE_BREAK)
 
 
 def markdown_table(out: Output) -> str:
@@ -149,7 +145,7 @@ def markdown_block(out: Output, figure_png: Path | None = None, new_page: bool =
     Typst block carries its own), then one rendition per format. `new_page=False` lets the first output of
     a page follow the page heading in the PDF."""
     return "\n\n".join([
-        f'::: {{.content-hidden when-format="typst"}}\n## {out.heading} {{#{anchor(out)}-h .unnumbered}}\n:::',
+        f'::: {{.content-hidden when-format="typst"}}\n## {markdown_text(out.heading)} {{#{anchor(out)}-h .unnumbered}}\n:::',
         "```{=html}\n" + html_block(out, figure_png, title=False) + "\n```",
         "```{=typst}\n" + typst_block(out, figure_png, new_page) + "\n```",
         '::: {.content-visible when-format="docx"}\n' + docx_markdown(out, figure_png, title=False) + "\n:::",

@@ -26,6 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import cvttf_NotoSansCJK_Regular
 import jupytext
 import nbformat
 import pypandoc
@@ -43,6 +44,9 @@ LUA_FILTER = HERE / "conditional.lua"
 TYPST_TEMPLATE = HERE / "book-template.typ"
 CSS = HERE / "book.css"
 KERNEL_TIMEOUT_SECONDS = 600
+# Typst's own fonts have no Chinese, Japanese or Korean glyphs; Noto Sans CJK (a PyPI package, no system
+# font) is the fallback Typst takes for them, so CJK text from the data reaches the PDF text layer.
+CJK_FONT_DIR = Path(cvttf_NotoSansCJK_Regular.__file__).resolve().parent
 _OPTION = re.compile(r"^#\|\s*([\w-]+)\s*:\s*(.*)$")
 
 
@@ -269,7 +273,8 @@ def render_pdf(chapters: list[Chapter], path: Path, project: Project, header_lef
     typ.write_text(source, encoding="utf-8")
     stamp_time = dt.datetime.combine(stamp, dt.time(), dt.timezone.utc)
     try:
-        typst.compile(str(typ), output=str(path), root="/", ignore_system_fonts=True, timestamp=int(stamp_time.timestamp()))
+        typst.compile(str(typ), output=str(path), root="/", ignore_system_fonts=True, font_paths=[str(CJK_FONT_DIR)],
+                      timestamp=int(stamp_time.timestamp()))
     except Exception as exc:  # typst raises its own error type with the Typst diagnostics
         raise SapError(Problem(str(typ), f"Typst could not compile the book: {str(exc).splitlines()[0]}")) from None
     if not keep_source:

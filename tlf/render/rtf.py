@@ -8,29 +8,13 @@ processor). Long listings paginate at a fixed number of rows per page. `text_con
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import polars as pl
 import rtflite as rtf
 
 from tlf.output import Output
-
-_RTF_ESCAPES = str.maketrans({"\\": "\\\\", "{": "\\{", "}": "\\}"})
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
-def _unicode_escape(match: re.Match) -> str:
-    units = match.group(0).encode("utf-16-le")
-    values = (int.from_bytes(units[i:i + 2], "little") for i in range(0, len(units), 2))
-    return "".join(f"\\u{v - 65536 if v > 32767 else v}?" for v in values)
-
-
-def rtf_text(text: str) -> str:
-    """Text as RTF: with `text_convert` off rtflite passes text through, so escape the control characters
-    `\\ { }` and write every non-ASCII character as `\\uN?` (signed 16-bit units, RTF 1.5)."""
-    return _NON_ASCII.sub(_unicode_escape, text.translate(_RTF_ESCAPES))
-
+from tlf.render.text import rtf_text
 
 ROWS_PER_PAGE = {"portrait": 40, "landscape": 24}  # rtflite's defaults for letter paper, 9-pt body
 _JUSTIFY = {"l": "l", "c": "c", "r": "r"}

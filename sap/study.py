@@ -116,16 +116,10 @@ class Safety(_Strict):
 
 class RawDates(_Strict):
     """The calendar rule of the raw-extract checks (sdtm.raw): a date whose year lies outside
-    [earliest_year, latest_year] is a typo (0013, 2105), not data."""
+    [earliest_year, latest_year] is a typo (0013, 2105), not data. latest_year defaults to the cut-off's."""
 
-    earliest_year: int = Field(ge=1000)
-    latest_year: int = Field(le=9999)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "RawDates":
-        if self.earliest_year > self.latest_year:
-            raise ValueError(f"raw_dates: earliest_year {self.earliest_year} is after latest_year {self.latest_year}")
-        return self
+    earliest_year: int = Field(ge=1000, le=9999)
+    latest_year: int | None = Field(default=None, ge=1000, le=9999)
 
 
 class Study(_Strict):
@@ -156,10 +150,16 @@ class Study(_Strict):
                 raise ValueError(f"endpoints.{name}: week {week} is not a scheduled visit (weeks {sorted(weeks)})")
         if self.visits[0].week != 0:
             raise ValueError("visits: the first visit must be the baseline visit (week 0)")
-        if not self.raw_dates.earliest_year <= self.data_cutoff.year <= self.raw_dates.latest_year:
+        if not self.raw_dates.earliest_year <= self.data_cutoff.year <= self.raw_years[1]:
             raise ValueError(f"raw_dates: the data cut-off {self.data_cutoff} is outside the years "
-                             f"{self.raw_dates.earliest_year}-{self.raw_dates.latest_year}")
+                             f"{self.raw_years[0]}-{self.raw_years[1]}")
         return self
+
+    @property
+    def raw_years(self) -> tuple[int, int]:
+        """(first, last) year a raw EDC date may have: `raw_dates`, the last defaulting to the cut-off's year."""
+        latest = self.raw_dates.latest_year if self.raw_dates.latest_year is not None else self.data_cutoff.year
+        return self.raw_dates.earliest_year, latest
 
     @property
     def baseline_visit(self) -> Visit:

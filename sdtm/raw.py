@@ -409,8 +409,8 @@ def _cell_problems(df: pd.DataFrame, form: RawForm, study: Study) -> list[Proble
 
 
 def _year_rule(study: Study) -> str:
-    years = study.raw_dates
-    return f"year outside {years.earliest_year}-{years.latest_year} (sap/study.yaml raw_dates)"
+    first, last = study.raw_years
+    return f"year outside {first}-{last} (sap/study.yaml raw_dates)"
 
 
 def _year_outside(values: pd.Series, study: Study) -> pd.Series:
@@ -418,8 +418,8 @@ def _year_outside(values: pd.Series, study: Study) -> pd.Series:
     range (`raw_dates`)."""
     text = values.str.upper()
     year = pd.to_numeric(text.str.slice(7, 11).where(text.str.match(PDATE_PATTERN, na=False)), errors="coerce")
-    years = study.raw_dates
-    return ((year < years.earliest_year) | (year > years.latest_year)).fillna(False).astype(bool)
+    first, last = study.raw_years
+    return ((year < first) | (year > last)).fillna(False).astype(bool)
 
 
 def valid_iso_dates(values: pd.Series, study: Study, complete: bool = False) -> pd.Series:

@@ -81,7 +81,8 @@ def run(out, study_file, subjects, seed, raw, allow_invalid):
 def simulate(out, study_file, subjects, seed):
     """Write the synthetic twin's raw EDC extract to OUT/raw."""
     ctx = pipeline.make_context(out=out, subjects=subjects, seed=seed, study_file=study_file)
-    pipeline.run_stage(ctx, "simulate")
+    with pipeline.locked(ctx.out):
+        pipeline.run_stage(ctx, "simulate")
 
 
 @main.command()
@@ -91,7 +92,8 @@ def simulate(out, study_file, subjects, seed):
 def sdtm(out, study_file, raw):
     """Build the SDTM domains from the raw extract into OUT/sdtm."""
     ctx = pipeline.make_context(out=out, raw=raw, study_file=study_file)
-    pipeline.run_stage(ctx, "sdtm")
+    with pipeline.locked(ctx.out):
+        pipeline.run_stage(ctx, "sdtm")
 
 
 def _stage_command(name: str, help_text: str):
@@ -100,7 +102,8 @@ def _stage_command(name: str, help_text: str):
     @_report_errors
     def command(out, study_file):
         ctx = pipeline.make_context(out=out, study_file=study_file)
-        pipeline.run_stage(ctx, name)
+        with pipeline.locked(ctx.out):
+            pipeline.run_stage(ctx, name)
 
     return command
 
@@ -116,7 +119,8 @@ qc = _stage_command("qc", "QC twin: re-derive key ADaM results from OUT/sdtm ind
 def render(out, study_file, allow_invalid):
     """Render the SAP book and every table, listing and figure from OUT/adam into OUT/tlf (Quarto if on PATH)."""
     ctx = pipeline.make_context(out=out, study_file=study_file, allow_invalid=allow_invalid)
-    pipeline.run_stage(ctx, "render")
+    with pipeline.locked(ctx.out):
+        pipeline.run_stage(ctx, "render")
 
 
 @main.command()
@@ -129,7 +133,8 @@ def validate(data, out):
 
     from validation.stage import validate_folder
 
-    counts = validate_folder(Path(data or out), Path(out))
+    with pipeline.locked(Path(out)):
+        counts = validate_folder(Path(data or out), Path(out))
     click.echo(f"  validate  {counts['datasets']} datasets, {counts['expectations']:,} expectations passed; results in {out}/validation")
 
 

@@ -7,9 +7,11 @@ A stage is a function `run(ctx: RunContext) -> dict[str, int]` returning counts 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import importlib
+import json
 import shutil
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import sap
 from sap.datasets import write_json
+from sap.errors import Problem, SapError
 from sap.environment import lock_sha256, output_versions
 from sap.study import Study, load_study
 
@@ -106,14 +109,122 @@ def run_stage(ctx: RunContext, name: str) -> dict[str, int]:
     return counts
 
 
+# --------------------------------------------------------------------------------------------------------
+# A whole run is all or nothing
+
+LOCK_FILE = ".sap.lock"  # held (flock) by the process writing into an output folder; released when it dies
+RUN_STAGING = ".run.tmp"  # a whole `sap run` is written here, then swapped in
+FAILED_RUN = "failed-run"  # a run that failed is kept here (with FAILED.txt); the previous complete run stays
+MANIFEST = "manifest.json"
+RUN_ENTRIES = ("raw", "sdtm", "adam", "validation", "qc", "tlf")  # the folders of a run in OUT
+PREVIOUS = ".run.old"  # the previous run while the new one is swapped in, with SWAP.json
+
+
+@contextlib.contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold `OUT/.sap.lock` while writing into OUT: a second `sap` command writing into the same folder is
+    refused with one line. The lock is an advisory `flock`, so a killed process never leaves it held."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    handle = (out / LOCK_FILE).open("a+")
+    try:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock; runs into one folder are then not guarded
+            fcntl = None
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SapError(Problem(str(out), f"another sap command is writing into this folder (lock {out / LOCK_FILE}); "
+                                                 "wait for it to finish or use another --out")) from None
+        yield
+    finally:
+        handle.close()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def swap_in(staging: Path, out: Path, keep: set[str] = frozenset()) -> None:
+    """Replace the run in `out` by the complete run in `staging`: first every entry of the previous run
+    (manifest first) moves to OUT/.run.old, then every entry of the new one moves in (manifest last), so a
+    manifest.json in `out` always describes exactly the files beside it. OUT/.run.old/SWAP.json lists what
+    moves in, so a swap cut short (killed) is undone by `undo_interrupted_swap`. Folders in `keep` (the raw
+    extract the run read) are never moved."""
+    previous = out / PREVIOUS
+    _remove(previous)
+    previous.mkdir()
+    entries = [e for e in RUN_ENTRIES if e not in keep]
+    incoming = [e for e in (*entries, MANIFEST) if (staging / e).exists()]
+    (previous / "SWAP.json").write_text(json.dumps({"incoming": incoming}), encoding="utf-8")
+    for entry in (MANIFEST, *entries):
+        if (out / entry).exists():
+            (out / entry).rename(previous / entry)
+    for entry in incoming:
+        (staging / entry).rename(out / entry)
+    _remove(previous)
+    _remove(staging)
+    _remove(out / FAILED_RUN)  # a failed run older than this complete one says nothing about it
+
+
+def undo_interrupted_swap(out: Path) -> None:
+    """A swap killed half way (OUT/.run.old exists): remove what had moved in and put the previous run back,
+    manifest last."""
+    previous = out / PREVIOUS
+    journal = previous / "SWAP.json"
+    if not journal.is_file():
+        _remove(previous)
+        return
+    for entry in reversed(json.loads(journal.read_text(encoding="utf-8"))["incoming"]):  # manifest first
+        _remove(out / entry)
+    for entry in (*RUN_ENTRIES, MANIFEST):
+        if (previous / entry).exists():
+            (previous / entry).rename(out / entry)
+    _remove(previous)
+
+
+def _keep_failed(staging: Path, out: Path, exc: BaseException) -> Path:
+    """Keep what a failed run wrote as OUT/failed-run (FAILED.txt says why) for the user to look at; the
+    previous complete run in OUT is untouched."""
+    failed = out / FAILED_RUN
+    _remove(failed)
+    lines = exc.lines() if isinstance(exc, SapError) else [f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__]
+    (staging / "FAILED.txt").write_text("This run did not complete; the previous complete run (if any) is in the "
+                                        "folder above, described by its manifest.json.\n" + "\n".join(lines) + "\n",
+                                        encoding="utf-8")
+    staging.rename(failed)
+    return failed
+
+
 def run_all(ctx: RunContext, stages: list[str] | None = None) -> dict[str, dict[str, int]]:
-    """`sap run`: every stage in order (the twin only when no raw extract is given), then the manifest."""
+    """`sap run`: every stage in order (the twin only when no raw extract is given), then the manifest, all
+    written into OUT/.run.tmp and swapped into OUT only when every stage succeeded (`swap_in`). A run that
+    fails (or is interrupted) leaves the previous complete run in OUT as it was, manifest included; what the
+    failed run wrote is kept in OUT/failed-run. OUT is locked for the run (`locked`)."""
     names = stages or [n for n in STAGES if not (n == "simulate" and ctx.raw is not None)]
     results: dict[str, dict[str, int]] = {}
     start = time.perf_counter()
-    for name in names:
-        results[name] = run_stage(ctx, name)
-    manifest = write_manifest(ctx)
+    with locked(ctx.out):
+        undo_interrupted_swap(ctx.out)
+        staging = ctx.out / RUN_STAGING
+        _remove(staging)  # left by a run that was killed
+        staging.mkdir()
+        run_ctx = dataclasses.replace(ctx, out=staging)
+        try:
+            for name in names:
+                results[name] = run_stage(run_ctx, name)
+            manifest = write_manifest(run_ctx)
+        except BaseException as exc:
+            failed = _keep_failed(staging, ctx.out, exc)
+            ctx.log(f"run failed: the previous complete run in {ctx.out} is unchanged; this run's outputs are in {failed}")
+            raise
+        keep = {entry for entry in RUN_ENTRIES if ctx.raw is not None and (ctx.out / entry).resolve() == ctx.raw.resolve()}
+        swap_in(staging, ctx.out, keep)
     ctx.log(f"done in {time.perf_counter() - start:.1f} s: {len(manifest['files'])} files under {ctx.out} "
             f"(run id {manifest['run_id']})")
     for note in ctx.notes:

@@ -114,9 +114,13 @@ def run_stage(ctx: RunContext, batch_subjects: int = DEFAULT_BATCH_SUBJECTS) -> 
     ADSL and ADAE are derived whole; the BDS datasets ADLB, ADQS and ADRS, whose derivations all work within
     a subject, are derived `batch_subjects` subjects at a time (`sap.batches`: identical files to one whole
     derivation; ADRS reads each batch's ADQS back from the written `adqs.parquet`), so peak memory is that
-    of one batch. Returns the record count of each dataset."""
+    of one batch. The batches run on the context's engine (`sap.engine`: this process, or Spark tasks
+    with the same derivations and the same files). Returns the record count of each dataset."""
+    from sap.engine import make_engine
+
     sdtm = SdtmFolder(ctx.folder("sdtm"))
     study, stamp = ctx.study, ctx.stamp
+    engine = make_engine(ctx.engine, ctx.master)
     counts = {}
     with ctx.staging("adam") as folder:
         adsl = apply_spec(derive_adsl(sdtm, study), "adsl")
@@ -130,19 +134,24 @@ def run_stage(ctx: RunContext, batch_subjects: int = DEFAULT_BATCH_SUBJECTS) -> 
         def part(ids) -> pd.DataFrame:
             return adsl.loc[adsl["USUBJID"].isin(ids)].reset_index(drop=True)
 
-        lb_batches = _batches_of([adsl["USUBJID"], _column(sdtm.paths, "LB")], batch_subjects)
-        counts["adlb"] = write_dataset_batches(
-            (apply_spec(derive_adlb(SubjectSdtm(sdtm, ids), study, part(ids)), "adlb") for ids in lb_batches), folder, stamp)
-        qs_batches = _batches_of([adsl["USUBJID"], _column(sdtm.paths, "QS")], batch_subjects)
-        counts["adqs"] = write_dataset_batches(
-            (derive_adqs(SubjectSdtm(sdtm, ids), study, part(ids)) for ids in qs_batches), folder, stamp)
+        def adlb(ids) -> pd.DataFrame:
+            return apply_spec(derive_adlb(SubjectSdtm(sdtm, ids), study, part(ids)), "adlb")
+
+        def adqs(ids) -> pd.DataFrame:
+            return derive_adqs(SubjectSdtm(sdtm, ids), study, part(ids))
+
         adqs_path = folder / "adqs.parquet"
-        counts["adrs"] = write_dataset_batches(
-            (derive_adrs(SubjectSdtm(sdtm, ids), study, part(ids), adqs=read_subjects(adqs_path, ids)) for ids in qs_batches),
-            folder, stamp)
+
+        def adrs(ids) -> pd.DataFrame:
+            return derive_adrs(SubjectSdtm(sdtm, ids), study, part(ids), adqs=read_subjects(adqs_path, ids))
+
+        lb_batches = _batches_of([adsl["USUBJID"], _column(sdtm.paths, "LB")], batch_subjects)
+        qs_batches = _batches_of([adsl["USUBJID"], _column(sdtm.paths, "QS")], batch_subjects)
+        for name, derive, batches in (("adlb", adlb, lb_batches), ("adqs", adqs, qs_batches), ("adrs", adrs, qs_batches)):
+            counts[name] = write_dataset_batches(engine.run_partitions(derive, batches, folder / f".{name}.partitions"), folder, stamp)
         # ADTTE has one record per FAS subject: derived whole from the ADRS columns it needs
-        adrs = pq.read_table(folder / "adrs.parquet", columns=ADRS_COLUMNS).to_pandas()
-        adtte = derive_adtte(sdtm, study, adsl, adrs=adrs)
+        adrs_columns = pq.read_table(folder / "adrs.parquet", columns=ADRS_COLUMNS).to_pandas()
+        adtte = derive_adtte(sdtm, study, adsl, adrs=adrs_columns)
         write_dataset(adtte, folder, stamp)
         counts["adtte"] = len(adtte)
     return counts

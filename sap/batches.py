@@ -50,9 +50,13 @@ def subject_batches(subjects: pd.Series, size: int = DEFAULT_BATCH_SUBJECTS) -> 
     return [ids[start:start + size] for start in range(0, len(ids), size)] or [ids]
 
 
-def read_subjects(path: Path, subjects: np.ndarray) -> pd.DataFrame:
-    """The rows of a parquet dataset whose USUBJID is in `subjects`, in file order, with the labels."""
-    table = pq.read_table(path, filters=[("USUBJID", "in", list(subjects))])
+def read_subjects(path: Path, subjects: np.ndarray, columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows of a parquet dataset whose USUBJID is in `subjects`, in file order, with the labels;
+    `columns`: only those (the ones the file has, in the given order)."""
+    if columns is not None:
+        present = set(pq.read_schema(path).names)
+        columns = [c for c in columns if c in present]
+    table = pq.read_table(path, columns=columns, filters=[("USUBJID", "in", list(subjects))])
     full = parquet_attrs(path)
     df = table.to_pandas()
     df.attrs = full
@@ -179,3 +183,41 @@ def _copy_batches(paths: list[Path], picks: pd.DataFrame, dtypes: dict[str, obje
         writer.close()
     return rows
 
+
+
+def write_parquet_batches(batches: Iterable[pd.DataFrame], path: Path) -> int:
+    """Batches of one table (same columns and attrs, rows in output order) as one parquet file with the
+    labels of `sap.datasets.write_parquet`: one batch is `write_parquet` itself (byte-identical); several go
+    through scratch files so that a column that is int64 in some batches and float64 in others is float64
+    in all (`_common_dtypes`), one row group per batch. Returns the number of rows."""
+    iterator = iter(batches)
+    first = next(iterator)
+    second = next(iterator, None)
+    if second is None:
+        write_parquet(first, path)
+        return len(first)
+    scratch = path.parent / f".{path.stem}.batches"
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        paths, dtypes, attrs = [], [], first.attrs
+        for number, batch in enumerate(_chain(first, second, iterator)):
+            paths.append(write_parquet(batch, scratch / f"{number:05d}.parquet"))
+            dtypes.append(batch.dtypes)
+            del batch
+        del first, second
+        common = _common_dtypes(dtypes)
+        rows, writer, schema = 0, None, None
+        for part in paths:
+            batch = _conformed(read_parquet(part), common)
+            batch.attrs = attrs
+            table = labelled_table(batch, path.stem.upper())
+            if writer is None:
+                schema = table.schema
+                writer = pq.ParquetWriter(path, schema, compression="zstd")
+            writer.write_table(table.cast(schema))
+            rows += len(batch)
+            del batch, table
+        writer.close()
+        return rows
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

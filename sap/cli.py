@@ -45,6 +45,13 @@ def _common(func):
     return func
 
 
+def _engine(func):
+    func = click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "spark"]),
+                        help="Where the per-subject-partition derivations run: this process, or Apache Spark (pip install -e '.[spark]'; needs Java 17+).")(func)
+    func = click.option("--master", default=None, help="Spark master URL with --engine spark (default local[2]; e.g. spark://host:7077).")(func)
+    return func
+
+
 def _twin(func):
     func = click.option("--subjects", default=pipeline.DEFAULT_SUBJECTS, show_default=True, type=click.IntRange(1, 1_000_000), help="Subjects in the synthetic twin.")(func)
     func = click.option("--seed", default=pipeline.DEFAULT_SEED, show_default=True, type=int, help="Seed of the synthetic twin.")(func)
@@ -62,10 +69,12 @@ def main() -> None:
 @_twin
 @click.option("--raw", default=None, type=click.Path(exists=True, file_okay=False), help="A real EDC extract (one CSV per form) instead of the synthetic twin.")
 @click.option("--allow-invalid", is_flag=True, help="Render tables even when validation fails (the outputs say so).")
+@_engine
 @_report_errors
-def run(out, study_file, subjects, seed, raw, allow_invalid):
+def run(out, study_file, subjects, seed, raw, allow_invalid, engine, master):
     """The whole pipeline (synthetic twin unless --raw is given)."""
-    ctx = pipeline.make_context(out=out, raw=raw, subjects=subjects, seed=seed, study_file=study_file, allow_invalid=allow_invalid)
+    ctx = pipeline.make_context(out=out, raw=raw, subjects=subjects, seed=seed, study_file=study_file, allow_invalid=allow_invalid,
+                                engine=engine, master=master)
     source = f"raw extract {raw}" if raw else f"synthetic twin ({subjects} subjects, seed {seed})"
     click.echo(f"sap run: {ctx.study.study.studyid} from {source} into {out}/")
     warning = lock_warning()
@@ -108,7 +117,17 @@ def _stage_command(name: str, help_text: str):
     return command
 
 
-adam = _stage_command("adam", "Derive the ADaM datasets from OUT/sdtm into OUT/adam.")
+@main.command()
+@_common
+@_engine
+@_report_errors
+def adam(out, study_file, engine, master):
+    """Derive the ADaM datasets from OUT/sdtm into OUT/adam."""
+    ctx = pipeline.make_context(out=out, study_file=study_file, engine=engine, master=master)
+    pipeline.run_stage(ctx, "adam")
+
+
+
 qc = _stage_command("qc", "QC twin: re-derive key ADaM results from OUT/sdtm independently and compare with OUT/adam into OUT/qc (exit 2 on any mismatch).")
 
 

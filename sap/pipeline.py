@@ -52,6 +52,8 @@ class RunContext:
     allow_invalid: bool = False
     log: Callable[[str], None] = print
     notes: list[str] = field(default_factory=list)  # warnings that the outputs must carry (e.g. invalid data)
+    engine: str = "local"  # where the per-subject-partition derivations run (sap.engine): local or spark
+    master: str | None = None  # the Spark master URL with engine spark (default local[2])
 
     @property
     def raw_dir(self) -> Path:
@@ -87,11 +89,11 @@ class RunContext:
 
 def make_context(out: str | Path = "output", raw: str | Path | None = None, subjects: int = DEFAULT_SUBJECTS,
                  seed: int = DEFAULT_SEED, study_file: str | Path | None = None, allow_invalid: bool = False,
-                 log: Callable[[str], None] = print) -> RunContext:
+                 log: Callable[[str], None] = print, engine: str = "local", master: str | None = None) -> RunContext:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     return RunContext(study=load_study(study_file), out=out, raw=Path(raw) if raw else None, subjects=subjects,
-                      seed=seed, allow_invalid=allow_invalid, log=log)
+                      seed=seed, allow_invalid=allow_invalid, log=log, engine=engine, master=master)
 
 
 def stage_function(name: str) -> Callable[[RunContext], dict[str, int]]:

@@ -17,6 +17,7 @@ import functools
 import math
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,10 +160,17 @@ def run_plain(planned: Planned, df: pd.DataFrame, keys: list[str]) -> Outcome:
 
 
 class GxRunner:
-    """One ephemeral GX context for a whole validation run; one validation definition per dataset."""
+    """One ephemeral GX context for a whole validation run; one validation definition per dataset.
 
-    def __init__(self) -> None:
+    With `spark` (a SparkSession) each dataset's GX expectations run on a Spark DataFrame through GX's Spark
+    data source instead of pandas (the same suite, the same outcomes; plain checks stay in pandas)."""
+
+    def __init__(self, spark: Any = None) -> None:
+        self._spark = spark
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        # GX imports pyspark when it is installed (the `spark` extra); pyspark warns at import that it does not
+        # fully support pandas 3, which concerns Spark's own pandas API, not GX's pandas or Spark data sources
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
         import great_expectations as gx  # lazy: the import costs ~2 s
         import great_expectations.expectations as gxe
         from great_expectations.data_context.types.base import (
@@ -180,6 +188,7 @@ class GxRunner:
         self._gxe = gxe
         self._context = gx.get_context(mode="ephemeral", project_config=config)
         self._count = 0
+        self.suites: dict[str, list[dict]] = {}  # dataset -> every GX expectation run on it (see suite_json)
 
     def run(self, name: str, df: pd.DataFrame, planned: list[Planned], keys: list[str]) -> list[Outcome]:
         """Run the GX expectations of one dataset as one validation definition over one batch."""
@@ -189,19 +198,25 @@ class GxRunner:
         self._count += 1
         unique = f"{name}_{self._count}"  # a dataset may be validated more than once in a process
         # a data source per dataset, deleted after the run: its execution engine caches every batch's frame
-        asset = self._context.data_sources.add_pandas(unique).add_dataframe_asset(unique)
+        sources = self._context.data_sources
+        source = sources.add_spark(unique) if self._spark is not None else sources.add_pandas(unique)
+        asset = source.add_dataframe_asset(unique)
         batch_definition = asset.add_batch_definition_whole_dataframe(unique)
         expectations = [getattr(self._gxe, item.gx[0])(**item.gx[1]) for item in planned]
         # the whole suite in one store write (adding expectations one by one re-serialises the suite each time)
         suite = self._context.suites.add(gx.ExpectationSuite(name=unique, expectations=expectations))
         by_id = {str(e.id): item for e, item in zip(suite.expectations, planned)}
+        self.suites.setdefault(name, []).extend(_portable(e) for e in suite.expectations)
         definition = self._context.validation_definitions.add(
             gx.ValidationDefinition(name=unique, data=batch_definition, suite=suite))
         result_format = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_SHOWN}
         if keys:
             result_format["unexpected_index_column_names"] = keys
         try:
-            result = definition.run(batch_parameters={"dataframe": _narrow(df, planned, keys)}, result_format=result_format)
+            frame = _narrow(df, planned, keys)
+            if self._spark is not None:
+                frame = self._spark.createDataFrame(frame)
+            result = definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
         finally:
             # the context would otherwise keep each batch's frame alive until the run ends
             self._context.validation_definitions.delete(unique)
@@ -210,6 +225,14 @@ class GxRunner:
         outcomes = {id(item): self._outcome(item, r, keys) for r in result.results
                     for item in [by_id[str(r.expectation_config.id)]]}
         return [outcomes[id(item)] for item in planned]  # in planned order: deterministic
+
+    def suite_json(self, name: str, plain_checks: int = 0) -> dict:
+        """The GX suite of one dataset as GX's own JSON (`ExpectationSuite(**json)` loads it back), without
+        the random ids GX gives each run, so the file is the same for the same specs. `plain_checks`: how many
+        of the dataset's checks are plain Python and therefore not in the suite (recorded in `meta`)."""
+        return {"name": name, "expectations": self.suites.get(name, []),
+                "meta": {"great_expectations_version": self._gx.__version__, "plain_checks_not_in_suite": plain_checks},
+                "notes": None}
 
     @staticmethod
     def _outcome(item: Planned, r: Any, keys: list[str]) -> Outcome:
@@ -230,6 +253,12 @@ class GxRunner:
             count = 0 if r.success else 1
         return Outcome(item.dataset, item.rule, item.expectation, item.column, item.description,
                        success=bool(r.success), unexpected_count=int(count), unexpected=unexpected)
+
+
+def _portable(expectation: Any) -> dict:
+    """An expectation's GX configuration (type, kwargs, meta) without its per-run id."""
+    config = expectation.configuration.to_json_dict()
+    return {k: v for k, v in config.items() if k not in ("id", "rendered_content")}
 
 
 def _gx_columns(item: Planned) -> list[str]:

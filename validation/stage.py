@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sap.datasets import find_datasets, parquet_attrs, read_dataset
+from sap.datasets import find_datasets, parquet_attrs, read_dataset, write_json
 from sap.errors import Problem, SapError, SpecError, ValidationFailed
 from sap.specs import SPECS_DIR, list_specs, load_codelists, load_spec
 from validation.cross_checks import POPULATION_FLAGS, RECONCILIATION, References, cross_expectations
@@ -258,16 +258,16 @@ def validate_folder(data: Path, out: Path, allow_invalid: bool = False, notes: l
     (through `staging` when given: the pipeline's atomic stage folder). Raise ValidationFailed on failure
     unless `allow_invalid`, in which case append a note and return the counts."""
     paths, sdtm_names = find_folder(Path(data), specs_dir)
+    runner = runner or GxRunner()
+    runner.suites.clear()  # a runner reused across folders exports only this folder's suites
     outcomes = validate_paths(paths, sdtm_names, runner=runner, specs_dir=specs_dir)
     if staging is not None:
         with staging("validation") as folder:
-            write_results(outcomes, folder / "results.json")
-            write_report(outcomes, folder / "report.md")
+            write_outputs(outcomes, runner, folder)
     else:
         folder = Path(out) / "validation"
         folder.mkdir(parents=True, exist_ok=True)
-        write_results(outcomes, folder / "results.json")
-        write_report(outcomes, folder / "report.md")
+        write_outputs(outcomes, runner, folder)
     failed = [o for o in outcomes if not o.success]
     counts = {"datasets": len(paths), "expectations": len(outcomes), "failed": len(failed)}
     if failed:
@@ -277,6 +277,18 @@ def validate_folder(data: Path, out: Path, allow_invalid: bool = False, notes: l
             return counts
         raise ValidationFailed(failure_problems(outcomes))
     return counts
+
+
+def write_outputs(outcomes: list[Outcome], runner: GxRunner, folder: Path) -> None:
+    """results.json, report.md and `suites/<DATASET>.json`: each dataset's GX expectations as a GX suite that
+    a GX user can load (`gx.ExpectationSuite(**json.load(f))`) and run on pandas or Spark."""
+    write_results(outcomes, folder / "results.json")
+    write_report(outcomes, folder / "report.md")
+    suites = folder / "suites"
+    suites.mkdir(exist_ok=True)
+    for name in sorted(runner.suites):
+        plain = sum(1 for o in outcomes if o.dataset == name and o.expectation.startswith("plain:"))
+        write_json(runner.suite_json(name, plain), suites / f"{name}.json")
 
 
 def run_stage(ctx) -> dict[str, int]:

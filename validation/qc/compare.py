@@ -180,6 +180,28 @@ def compare_target(target: Target, production: pd.DataFrame, qc: pd.DataFrame) -
     return result
 
 
+def merge_results(parts: list[TargetResult]) -> TargetResult:
+    """The results of one target compared partition by partition (disjoint subjects, in USUBJID order) as one
+    result: counts added, unmatched keys and mismatch examples in partition order (the first EXAMPLES, as a
+    whole comparison sorted by keys that start with USUBJID shows them)."""
+    first = parts[0]
+    out = TargetResult(first.name, first.keys, first.variables, first.description)
+    for part in parts:
+        out.rows_production += part.rows_production
+        out.rows_qc += part.rows_qc
+        out.rows_matched += part.rows_matched
+        out.only_in_production += part.only_in_production
+        out.only_in_qc += part.only_in_qc
+        out.missing_variables += [v for v in part.missing_variables if v not in out.missing_variables]
+        for variable, found in part.mismatches.items():
+            merged = out.mismatches.setdefault(variable, {"count": 0, "examples": []})
+            merged["count"] += found["count"]
+            merged["examples"] = (merged["examples"] + found["examples"])[:EXAMPLES]
+    # a variable's mismatches are listed in the order of TARGETS' variables, as compare_target does
+    out.mismatches = {v: out.mismatches[v] for v in first.variables if v in out.mismatches}
+    return out
+
+
 def production_rates(adam: Mapping[str, pd.DataFrame], study: Study) -> pd.DataFrame:
     """The production SRI-k rates by visit as the TLFs compute them (Tables 14.2.1/14.2.2; FAS)."""
     from tlf.efficacy import sri_rates_by_visit  # the production side of the result, not a QC input
@@ -192,15 +214,16 @@ def compare_all(qc: Mapping[str, pd.DataFrame], adam: Mapping[str, pd.DataFrame]
     production = dict(adam)
     if "ADSL" in adam and "ADRS" in adam:
         production["SRIRATES"] = production_rates(adam, study)
-    results = []
-    for target in TARGETS:
-        if target.name not in production:
-            result = TargetResult(target.name, target.keys, target.variables, target.description)
-            result.missing_variables = ["(dataset not found in production)"]
-            results.append(result)
-            continue
-        results.append(compare_target(target, production[target.name], qc[target.qc_name]))
-    return results
+    return [compare_one(target, production, qc) for target in TARGETS]
+
+
+def compare_one(target: Target, production: Mapping[str, pd.DataFrame], qc: Mapping[str, pd.DataFrame]) -> TargetResult:
+    """One target compared; a production dataset that is missing is reported as such, not skipped."""
+    if target.name not in production:
+        result = TargetResult(target.name, target.keys, target.variables, target.description)
+        result.missing_variables = ["(dataset not found in production)"]
+        return result
+    return compare_target(target, production[target.name], qc[target.qc_name])
 
 
 def _cell(value: object) -> str:

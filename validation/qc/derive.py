@@ -419,9 +419,9 @@ def clopper_pearson_beta(x: np.ndarray, n: np.ndarray, alpha: float) -> tuple[np
     return lower, upper
 
 
-def qc_response_rates(adrs: pd.DataFrame, adsl: pd.DataFrame, study: Study) -> pd.DataFrame:
-    """SRI-k responders x/N per post-baseline visit with N = FAS (non-responder imputation), rate and the
-    Clopper-Pearson 95% CI (SAP primary and secondary analyses); PRIMARY = Y on SRI-4 at the primary visit."""
+def response_counts(adrs: pd.DataFrame, adsl: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """SRI-k responders x among the FAS and the FAS size n, per SRI parameter and post-baseline visit (every
+    one, 0 when nobody responded). Counts of disjoint sets of subjects add up (`sum_counts`)."""
     n = int(adsl["FASFL"].eq("Y").sum())
     paramcds = [f"SRI{k}" for k in study.endpoints.sri_thresholds]
     grid = pd.MultiIndex.from_product([paramcds, [v.visitnum for v in study.post_baseline_visits]],
@@ -432,6 +432,22 @@ def qc_response_rates(adrs: pd.DataFrame, adsl: pd.DataFrame, study: Study) -> p
     out = grid.merge(counts, on=["PARAMCD", "AVISITN"], how="left")
     out["x"] = out["x"].fillna(0).astype("int64")
     out["n"] = n
+    return out
+
+
+def sum_counts(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """`response_counts` of disjoint subject partitions added up: the counts of all their subjects."""
+    out = parts[0][["PARAMCD", "AVISITN"]].copy()
+    out["x"] = sum(part["x"].to_numpy() for part in parts)
+    out["n"] = sum(part["n"].to_numpy() for part in parts)
+    return out
+
+
+def rates_from_counts(counts: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """Rate x/n and the Clopper-Pearson 95% CI per row of `response_counts`; PRIMARY = Y on SRI-4 at the
+    primary visit."""
+    out = counts.copy()
+    n = int(out["n"].iloc[0]) if len(out) else 0
     out["rate"] = out["x"] / n if n else np.nan
     if n:
         out["lower"], out["upper"] = clopper_pearson_beta(out["x"].to_numpy(), out["n"].to_numpy(), study.endpoints.alpha)
@@ -442,8 +458,16 @@ def qc_response_rates(adrs: pd.DataFrame, adsl: pd.DataFrame, study: Study) -> p
     return out
 
 
-def derive_qc(sdtm: Mapping[str, pd.DataFrame], study: Study, instruments: dict | None = None) -> dict[str, pd.DataFrame]:
-    """Every QC dataset from SDTM and the plan: ADSL, ADQS, ADRS, ADAE and the SRI response rates."""
+def qc_response_rates(adrs: pd.DataFrame, adsl: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """SRI-k responders x/N per post-baseline visit with N = FAS (non-responder imputation), rate and the
+    Clopper-Pearson 95% CI (SAP primary and secondary analyses); PRIMARY = Y on SRI-4 at the primary visit."""
+    return rates_from_counts(response_counts(adrs, adsl, study), study)
+
+
+def derive_qc(sdtm: Mapping[str, pd.DataFrame], study: Study, instruments: dict | None = None,
+              rates: bool = True) -> dict[str, pd.DataFrame]:
+    """Every QC dataset from SDTM and the plan: ADSL, ADQS, ADRS, ADAE and the SRI response rates (with
+    `rates=False`, for a partition of the subjects, their `response_counts` as SRICOUNTS instead)."""
     check_sdtm(sdtm)
     sdtm = {name: sdtm[name][columns] for name, columns in SDTM_NEEDS.items()}  # only what QC reads: cheaper filters
     # QS holds millions of records at 100,000 subjects: its repetitive text as categories makes every filter an
@@ -453,5 +477,9 @@ def derive_qc(sdtm: Mapping[str, pd.DataFrame], study: Study, instruments: dict 
     adsl = qc_adsl(sdtm, study, instruments)
     adqs = qc_adqs(sdtm, study, adsl, instruments)
     adrs = qc_adrs(adqs, adsl, study, instruments)
-    return {"ADSL": adsl, "ADQS": adqs, "ADRS": adrs, "ADAE": qc_adae(sdtm, study, adsl),
-            "SRIRATES": qc_response_rates(adrs, adsl, study)}
+    out = {"ADSL": adsl, "ADQS": adqs, "ADRS": adrs, "ADAE": qc_adae(sdtm, study, adsl)}
+    if rates:
+        out["SRIRATES"] = qc_response_rates(adrs, adsl, study)
+    else:
+        out["SRICOUNTS"] = response_counts(adrs, adsl, study)
+    return out

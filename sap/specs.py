@@ -388,14 +388,25 @@ def list_specs(standard: Literal["sdtm", "adam"], specs_dir: Path = SPECS_DIR) -
 
 def byte_lengths(series: pd.Series) -> pd.Series:
     """UTF-8 byte length of each non-missing value, computed by Arrow on the whole column."""
+    if _is_text(series):  # already Arrow text: measured in place, without a copy of the column
+        lengths = pc.fill_null(pc.binary_length(pc.cast(pa.array(series, from_pandas=True), pa.large_binary())), 0)
+        present = series.notna().to_numpy()
+        return pd.Series(np.asarray(lengths)[present], index=series.index[present])
     present = series.dropna().astype(str)
     lengths = pc.binary_length(pa.array(present, type=pa.large_string()).cast(pa.large_binary()))
     return pd.Series(lengths.to_numpy(zero_copy_only=False), index=present.index)
 
 
+def _is_text(series: pd.Series) -> bool:
+    """The pandas 3 `str` dtype (missing = NaN): what `_cast` makes of a text variable."""
+    return isinstance(series.dtype, pd.StringDtype) and series.dtype.na_value is np.nan
+
+
 def _cast(series: pd.Series, var: Variable) -> pd.Series:
     """Cast one column to the pandas type of its spec type."""
     if var.type in ("text", "iso8601"):
+        if _is_text(series):  # already the target type: astype + where would copy the column twice
+            return series
         out = series.astype("str")
         return out.where(series.notna(), np.nan)
     if var.type == "integer":

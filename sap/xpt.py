@@ -69,13 +69,16 @@ def ibm_doubles(values: np.ndarray) -> np.ndarray:
 def text_bytes(values: pa.Array, width: int) -> np.ndarray:
     """UTF-8 text -> an (n, width) uint8 matrix, each value left-aligned and blank-padded; null = blanks.
     Values must fit the width (the caller takes the width from the longest value)."""
-    binary = pc.cast(pc.fill_null(values, ""), pa.large_binary())
-    if isinstance(binary, pa.ChunkedArray):
-        binary = binary.combine_chunks()
-    n = len(binary)
-    offsets = np.frombuffer(binary.buffers()[1], dtype=np.int64)[binary.offset: binary.offset + n + 1]
-    data = binary.buffers()[2]
-    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    filled = pc.fill_null(values, "")
+    n = len(filled)
+    # ASCII text (nearly all of it): Arrow pads every value to `width` characters = bytes, so the padded
+    # values lie back to back in one buffer that is already the (n, width) matrix; no per-byte scatter
+    padded = _contiguous(pc.cast(pc.utf8_rpad(filled, width=width, padding=" "), pa.large_binary()))
+    offsets, data = _buffers(padded)
+    if n and int(offsets[-1]) - int(offsets[0]) == n * width:  # every value exactly `width` bytes
+        return data[int(offsets[0]):int(offsets[-1])].reshape(n, width).copy()
+    binary = _contiguous(pc.cast(filled, pa.large_binary()))
+    offsets, data = _buffers(binary)
     start, stop = int(offsets[0]), int(offsets[-1])
     lengths = np.diff(offsets)
     out = np.full((n, width), BLANK, dtype=np.uint8)
@@ -83,6 +86,18 @@ def text_bytes(values: pa.Array, width: int) -> np.ndarray:
     flat = np.arange(stop - start, dtype=np.int64) + np.repeat(np.arange(n, dtype=np.int64) * width - (offsets[:-1] - start), lengths)
     out.reshape(-1)[flat] = data[start:stop]
     return out
+
+
+def _contiguous(array):
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _buffers(binary: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets (n + 1) and data bytes of a large_binary array."""
+    n = len(binary)
+    offsets = np.frombuffer(binary.buffers()[1], dtype=np.int64)[binary.offset: binary.offset + n + 1]
+    data = binary.buffers()[2]
+    return offsets, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
 
 
 def text_byte_lengths(values: pa.Array) -> np.ndarray:
@@ -104,7 +119,7 @@ def write_observations(handle: BinaryIO, columns: list[tuple[str, object, int]],
             part = values[begin:end]
             block[:, position:position + width] = ibm_doubles(part) if kind == "number" else text_bytes(part, width)
             position += width
-        handle.write(block.tobytes())
+        handle.write(block.data)  # the contiguous matrix itself, no copy
         written += block.size
     padding = -written % RECORD_LENGTH
     handle.write(b" " * padding)

@@ -258,7 +258,7 @@ def validate_folder(data: Path, out: Path, allow_invalid: bool = False, notes: l
     (through `staging` when given: the pipeline's atomic stage folder). Raise ValidationFailed on failure
     unless `allow_invalid`, in which case append a note and return the counts."""
     paths, sdtm_names = find_folder(Path(data), specs_dir)
-    runner = runner or GxRunner()
+    runner = runner or shared_runner()
     runner.suites.clear()  # a runner reused across folders exports only this folder's suites
     outcomes = validate_paths(paths, sdtm_names, runner=runner, specs_dir=specs_dir)
     if staging is not None:

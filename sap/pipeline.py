@@ -1,4 +1,4 @@
-"""The pipeline: stages in the order data flows (simulate -> sdtm -> adam -> validate -> render), each
+"""The pipeline: stages in the order data flows (simulate -> sdtm -> adam -> validate -> qc -> render -> submit), each
 writing atomically into its folder of the output layout, then the manifest.
 
 A stage is a function `run(ctx: RunContext) -> dict[str, int]` returning counts for the progress line.
@@ -37,6 +37,7 @@ STAGES: dict[str, str] = {
     "validate": "validation.stage:run_stage",
     "qc": "validation.qc.stage:run_stage",
     "render": "tlf.stage:run_stage",
+    "submit": "submission.stage:run_stage",
 }
 
 

@@ -92,7 +92,7 @@ class Codelist(_Strict):
 
     id: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
     name: str
-    source: str  # e.g. "CDISC SDTM CT 2025-03-25" or "Sponsor"
+    source: str  # e.g. "CDISC SDTM CT 2025-03-28" or "Sponsor"
     c_code: str | None = None
     extensible: bool = False
     data_type: Literal["text", "integer", "float"] = "text"

@@ -122,6 +122,78 @@ class RawDates(_Strict):
     latest_year: int | None = Field(default=None, ge=1000, le=9999)
 
 
+class Element(_Strict):
+    """A trial element (SDTM TE): code, name, start and end rules, planned duration."""
+
+    etcd: str = Field(max_length=8, pattern=r"^[A-Z][A-Z0-9]*$")
+    element: str = Field(max_length=40)
+    epoch: str
+    start_rule: str
+    end_rule: str
+    duration_days: int | None = Field(default=None, gt=0)
+
+
+class Criterion(_Strict):
+    """An inclusion or exclusion criterion (SDTM TI)."""
+
+    code: str = Field(max_length=8, pattern=r"^[A-Z][A-Z0-9]*$")
+    category: Literal["INCLUSION", "EXCLUSION"]
+    text: str = Field(max_length=200)
+
+
+class TrialDesign(_Strict):
+    """The elements of the one arm (SDTM TA/TE) and the eligibility criteria (TI): screening, then each cycle's
+    IL-2 element and treatment-free element."""
+
+    screening: Element
+    treatment: Element
+    rest: Element
+    criteria: list[Criterion] = Field(min_length=1)
+    protocol_version: str
+
+
+class Indication(_Strict):
+    term: str
+    snomed: str = Field(pattern=r"^\d+$")
+
+
+class Standards(_Strict):
+    sdtm: str
+    sdtmig: str
+    ct: dt.date
+    snomed: str
+    meddra: str
+
+
+class TrialSummary(_Strict):
+    """The SDTM TS values the plan states (the coded ones are terms of sap/specs/codelists)."""
+
+    phase: str
+    blinding: str
+    control: str
+    randomised: Literal["Y", "N"]
+    add_on: Literal["Y", "N"]
+    study_type: str
+    intervention_model: str
+    intervention_type: str
+    trial_types: list[str] = Field(min_length=1)
+    intent: str
+    sex_population: str
+    healthy_subjects: Literal["Y", "N"]
+    adaptive: Literal["Y", "N"]
+    min_age: str = Field(pattern=r"^P\d+Y$")
+    max_age: str = Field(pattern=r"^P\d+Y$")
+    length: str = Field(pattern=r"^P\d+[DWMY]$")
+    indication: Indication
+    objective_primary: str = Field(max_length=200)
+    objectives_secondary: list[str]
+    outcome_primary: str = Field(max_length=200)
+    outcomes_secondary: list[str]
+    current_therapy: str = Field(max_length=200)
+    cutoff_description: str = Field(max_length=200)
+    standards: Standards
+
+
 class Study(_Strict):
     study: StudyInfo
     arm: Arm
@@ -131,6 +203,8 @@ class Study(_Strict):
     safety: Safety
     data_cutoff: dt.date
     raw_dates: RawDates
+    trial_design: TrialDesign
+    trial_summary: TrialSummary
 
     @model_validator(mode="after")
     def _consistent(self) -> "Study":

@@ -1,4 +1,4 @@
-"""AE (Adverse Events): one record per collected AE, MedDRA-coded. SDTMIG 3.3 section 6.2 (AE); AESEV C66769,
+"""AE (Adverse Events): one record per collected AE, MedDRA-coded. SDTMIG 3.4 section 6.2 (AE); AESEV C66769,
 AESER NY C66742, AEACN C66767, AEOUT C66768; AEREL sponsor-defined (no CDISC codelist)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """CM (Concomitant Medications): the SLE therapy at enrolment, collected as a pre-specified checklist on the
-enrolment form. SDTMIG 3.3 section 6.1 (CM), assumption for pre-specified interventions: one record per
+enrolment form. SDTMIG 3.4 section 6.1 (CM), assumption for pre-specified interventions: one record per
 pre-specified medication with CMPRESP = Y and CMOCCUR = Y or N."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """DM (Demographics): one record per enrolled subject, from the enrolment form, the dosing log (reference
-dates), the disposition form (end of participation) and AE outcomes (death). SDTMIG 3.3 section 5.2."""
+dates), the disposition form (end of participation) and AE outcomes (death). SDTMIG 3.4 section 5.2."""
 
 from __future__ import annotations
 

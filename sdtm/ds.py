@@ -1,5 +1,5 @@
 """DS (Disposition): the informed-consent protocol milestone (enrolment form) and the end-of-study
-disposition event (disposition form). SDTMIG 3.3 section 6.2 (DS); DSDECOD from CDISC CT NCOMPLT (C66727)
+disposition event (disposition form). SDTMIG 3.4 section 6.2 (DS); DSDECOD from CDISC CT NCOMPLT (C66727)
 and Protocol Milestone (C114118)."""
 
 from __future__ import annotations

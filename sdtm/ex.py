@@ -1,4 +1,4 @@
-"""EX (Exposure): one record per IL-2 injection of the dosing log, as administered. SDTMIG 3.3 section 6.1
+"""EX (Exposure): one record per IL-2 injection of the dosing log, as administered. SDTMIG 3.4 section 6.1
 (EX); route, form and frequency from the plan (study.dosing), CDISC CT ROUTE C66729, FRM C66726, FREQ C71113."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""MH (Medical History): the SLE diagnosis of each enrolled subject. SDTMIG 3.3 section 6.2 (MH)."""
+"""MH (Medical History): the SLE diagnosis of each enrolled subject. SDTMIG 3.4 section 6.2 (MH)."""
 
 from __future__ import annotations
 

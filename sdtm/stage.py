@@ -22,12 +22,14 @@ from sdtm.ae import build_ae
 from sdtm.cm import build_cm
 from sdtm.dm import build_dm
 from sdtm.ds import build_ds
+from sdtm.elements import EVENTS, FINDINGS, add_epoch, build_se, build_sv
 from sdtm.ex import build_ex
 from sdtm.lb import FLOW_FORM, LAB_FORM, build_lb, check_raw_labs, lab_catalogue
 from sdtm.mh import build_mh
 from sdtm.qs import BILAG_FORM, PGA_FORM, SLEDAI_FORM, build_qs
 from sdtm.raw import DomainResult, RawExtract, read_raw_extract
 from sdtm.reconcile import reconcile, write_reconciliation
+from sdtm.trial_design import build_ta, build_te, build_ti, build_ts, build_tv
 from sdtm.vs import build_vs
 
 # Builders that need only the raw extract and the plan, in output order after DM.
@@ -44,19 +46,33 @@ DM_BUILDERS: dict[str, Callable[[RawExtract, Study, pd.DataFrame], DomainResult]
     "LB": build_lb,
     "QS": build_qs,
 }
+# The date that places each record in an epoch of SE (`sdtm.elements.epoch_of`) and how a boundary day is read.
+EPOCH_DATES: dict[str, tuple[str, str]] = {
+    "DS": ("DSSTDTC", EVENTS), "EX": ("EXSTDTC", EVENTS), "AE": ("AESTDTC", EVENTS), "CM": ("CMDTC", FINDINGS),
+    "VS": ("VSDTC", FINDINGS), "LB": ("LBDTC", FINDINGS), "QS": ("QSDTC", FINDINGS),
+}
 # The raw forms each of them reads: a batch of subjects without any of these rows adds nothing to the domain.
 DM_BUILDER_FORMS: dict[str, tuple[str, ...]] = {"LB": (LAB_FORM, FLOW_FORM), "QS": (SLEDAI_FORM, BILAG_FORM, PGA_FORM)}
 
 
+def with_epoch(name: str, result: DomainResult, se: pd.DataFrame) -> DomainResult:
+    """The builder's result with EPOCH added from SE for the domains of EPOCH_DATES."""
+    if name not in EPOCH_DATES:
+        return result
+    variable, kind = EPOCH_DATES[name]
+    return replace(result, domain=add_epoch(result.domain, se, variable, kind))
+
+
 def build_each(raw: RawExtract, study: Study) -> Iterator[tuple[str, DomainResult]]:
-    """Every domain's DomainResult (before spec application), DM first, yielded one at a time so that the
-    caller can write a domain and let it go before the next is built."""
+    """Every subject domain's DomainResult (before spec application), DM first, with EPOCH from SE, yielded
+    one at a time so that the caller can write a domain and let it go before the next is built."""
     dm = build_dm(raw, study)
     yield "DM", dm
+    se = build_se(raw, study, dm.domain)
     for name, build in INDEPENDENT_BUILDERS.items():
-        yield name, build(raw, study)
+        yield name, with_epoch(name, build(raw, study), se)
     for name, build in DM_BUILDERS.items():
-        yield name, build(raw, study, dm.domain)
+        yield name, with_epoch(name, build(raw, study, dm.domain), se)
 
 
 def build_sdtm(raw: RawExtract, study: Study) -> dict[str, DomainResult]:
@@ -99,7 +115,7 @@ def _batches(name: str, raw: RawExtract, dm: pd.DataFrame, batch_subjects: int) 
 
 
 def build_in_batches(name: str, raw: RawExtract, study: Study, dm: pd.DataFrame, batch_subjects: int,
-                     results: dict[str, DomainResult]) -> Iterator[pd.DataFrame]:
+                     results: dict[str, DomainResult], se: pd.DataFrame) -> Iterator[pd.DataFrame]:
     """A DM-dependent domain (LB, QS) built for `batch_subjects` DM subjects at a time, in USUBJID order
     (every derivation of these builders works within a subject: baseline flag, --SEQ, visits), each batch
     conformed to the spec; the mapped counts and rejected rows of all batches are gathered in `results`."""
@@ -107,7 +123,7 @@ def build_in_batches(name: str, raw: RawExtract, study: Study, dm: pd.DataFrame,
     mapped: dict[str, int] = {}
     rejected = []
     for subset, part in _batches(name, raw, dm, batch_subjects):
-        result = build(subset, study, part)
+        result = with_epoch(name, build(subset, study, part), se)
         for form, count in result.mapped.items():
             mapped[form] = mapped.get(form, 0) + count
         if len(result.rejected):
@@ -120,7 +136,8 @@ def build_in_batches(name: str, raw: RawExtract, study: Study, dm: pd.DataFrame,
 
 
 def run_stage(ctx: RunContext, batch_subjects: int = DEFAULT_BATCH_SUBJECTS) -> dict[str, int]:
-    """Read and check the raw extract, build and conform every domain, reconcile, write `sdtm/`:
+    """Read and check the raw extract, build and conform every domain (the subject domains, then SE, SV and
+    the trial design domains TA, TE, TV, TI, TS), reconcile, write `sdtm/`:
     `<domain>.parquet` + `<domain>.xpt`, `reconciliation.csv`, `rejected_records.csv`. Returns the record
     count of each domain and the number of rejected raw rows. Each domain is written into the staging
     folder as soon as it is built and then released (only its counts and rejections are kept for the
@@ -133,16 +150,30 @@ def run_stage(ctx: RunContext, batch_subjects: int = DEFAULT_BATCH_SUBJECTS) -> 
     counts: dict[str, int] = {}
     with ctx.staging("sdtm") as folder:
         dm = build_dm(raw, ctx.study)
+        se = build_se(raw, ctx.study, dm.domain)
         for name, build in [("DM", lambda: dm), *((n, lambda b=b: b(raw, ctx.study)) for n, b in INDEPENDENT_BUILDERS.items())]:
-            result = build()
+            result = with_epoch(name, build(), se)
             dataset = apply_spec(result.domain, name.lower())
             write_dataset(dataset, folder, ctx.stamp)
             counts[name.lower()] = len(dataset)
             results[name] = replace(result, domain=result.domain.iloc[:0])
             del result, dataset  # before the next domain is built
         for name in DM_BUILDERS:
-            batches = build_in_batches(name, raw, ctx.study, dm.domain, batch_subjects, results)
+            batches = build_in_batches(name, raw, ctx.study, dm.domain, batch_subjects, results, se)
             counts[name.lower()] = write_dataset_batches(batches, folder, ctx.stamp)
+        design = {
+            "SE": se,
+            "SV": build_sv(raw, ctx.study, dm.domain, se),
+            "TA": build_ta(ctx.study),
+            "TE": build_te(ctx.study),
+            "TV": build_tv(ctx.study),
+            "TI": build_ti(ctx.study),
+            "TS": build_ts(ctx.study, dm.domain),
+        }
+        for name, frame in design.items():
+            dataset = apply_spec(frame, name.lower())
+            write_dataset(dataset, folder, ctx.stamp)
+            counts[name.lower()] = len(dataset)
         reconciliation, rejected = reconcile(raw, results)
         write_reconciliation(reconciliation, rejected, folder)
     counts["rejected"] = len(rejected)

@@ -1,4 +1,4 @@
-"""VS (Vital Signs): height and weight collected at enrolment (the baseline visit). SDTMIG 3.3 section 6.3
+"""VS (Vital Signs): height and weight collected at enrolment (the baseline visit). SDTMIG 3.4 section 6.3
 (VS); VSTESTCD C66741, VSTEST C67153, units C66770."""
 
 from __future__ import annotations

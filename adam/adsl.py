@@ -252,7 +252,8 @@ def derive_baseline_disease(adsl: pd.DataFrame, qs: pd.DataFrame, study: Study) 
     BSLEDAI = SLEDAI-2K total (SLE2K25), BPGA = PGA (SLEPGA);
     BBILAG = sum of BILAG-2004 grade scores A=12, B=8, C=1, D=E=0 over the nine domains (Yee 2010), missing
     unless all nine are graded; BBLGABFL = Y if >= 1 domain A or >= 2 domains B (RCT Table 1), N otherwise;
-    organ flags (`ORGAN_FLAGS`) = Y if a SLEDAI-2K descriptor of the organ group is PRESENT at baseline, N if
+    organ flags (`ORGAN_FLAGS`) = Y if a SLEDAI-2K descriptor of the organ group is present (QSSTRESN, its
+    weight, > 0) at baseline, N if
     the group's descriptors were assessed and none is present, missing if not assessed."""
     spec = load_instruments()
     sledai, bilag, pga = spec["sledai_2k"], spec["bilag_2004"], spec["pga"]
@@ -282,7 +283,7 @@ def derive_baseline_disease(adsl: pd.DataFrame, qs: pd.DataFrame, study: Study) 
     involvement = pd.DataFrame({
         "USUBJID": items["USUBJID"],
         "_organ": items["QSTESTCD"].map(item_organ),
-        "_present": items["QSSTRESC"].str.upper().eq("PRESENT"),
+        "_present": items["QSSTRESN"].gt(0),  # SDTM QS: a present descriptor scores its weight (> 0), absent 0
     }).groupby(["USUBJID", "_organ"])["_present"].any().unstack("_organ")
     for organ, flag in ORGAN_FLAGS.items():
         present = involvement[organ] if organ in involvement.columns else pd.Series(dtype="object")

@@ -129,6 +129,7 @@ def adam(out, study_file, engine, master):
 
 
 submit = _stage_command("submit", "Build the submission package (eCTD module 5 datasets: XPT, Dataset-JSON, define.xml, reviewer guides) from OUT/sdtm and OUT/adam into OUT/submission.")
+conform = _stage_command("conform", "SDTMIG 3.4 conformance of OUT/sdtm by pointblank's validate_sdtmig (offline) into OUT/validation/conformance.md (exit 2 on an unexplained finding).")
 qc = _stage_command("qc", "QC twin: re-derive key ADaM results from OUT/sdtm independently and compare with OUT/adam into OUT/qc (exit 2 on any mismatch).")
 
 

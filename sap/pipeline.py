@@ -1,4 +1,4 @@
-"""The pipeline: stages in the order data flows (simulate -> sdtm -> adam -> validate -> qc -> render -> submit), each
+"""The pipeline: stages in the order data flows (simulate -> sdtm -> adam -> validate -> qc -> conform -> render -> submit), each
 writing atomically into its folder of the output layout, then the manifest.
 
 A stage is a function `run(ctx: RunContext) -> dict[str, int]` returning counts for the progress line.
@@ -36,6 +36,7 @@ STAGES: dict[str, str] = {
     "adam": "adam.stage:run_stage",
     "validate": "validation.stage:run_stage",
     "qc": "validation.qc.stage:run_stage",
+    "conform": "submission.conform:run_stage",
     "render": "tlf.stage:run_stage",
     "submit": "submission.stage:run_stage",
 }

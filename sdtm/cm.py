@@ -74,6 +74,9 @@ def build_cm(raw: RawExtract, study: Study) -> DomainResult:
     cm["CMCAT"] = CMCAT
     cm["CMPRESP"] = "Y"
     cm["CMINDC"] = CMINDC
+    # a baseline drug taken at enrolment started before it (CORE-000892: an ongoing record needs a start reference)
+    cm["CMSTRTPT"] = pd.Series("BEFORE", index=cm.index, dtype="str").where(taken, np.nan)
+    cm["CMSTTPT"] = cm["CMDTC"].where(taken, np.nan)
     cm["CMENRTPT"] = pd.Series("ONGOING", index=cm.index, dtype="str").where(taken, np.nan)
     cm["CMENTPT"] = cm["CMDTC"].where(taken, np.nan)
     cm = add_subject_reference(cm, raw, study)
@@ -81,5 +84,5 @@ def build_cm(raw: RawExtract, study: Study) -> DomainResult:
     cm["CMSEQ"] = sequence_number(cm, order=["_ORDER"])
     cm = cm.sort_values(["USUBJID", "CMSEQ"], kind="stable").reset_index(drop=True)
     columns = ["STUDYID", "DOMAIN", "USUBJID", "CMSEQ", "CMTRT", "CMDECOD", "CMCAT", "CMPRESP", "CMOCCUR",
-               "CMINDC", "CMDOSE", "CMDOSU", "CMDTC", "CMDY", "CMENRTPT", "CMENTPT"]
+               "CMINDC", "CMDOSE", "CMDOSU", "CMDTC", "CMDY", "CMSTRTPT", "CMSTTPT", "CMENRTPT", "CMENTPT"]
     return DomainResult(domain=cm[columns], mapped={"enrolment": len(enrolment)}, rejected=rejected)

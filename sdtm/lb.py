@@ -57,7 +57,7 @@ RESULT_PATTERN = r"^(?P<comparator><=|>=|<|>)?\s*(?P<number>[+-]?(?:\d+\.?\d*|\.
 LB_COLUMNS = [
     "STUDYID", "DOMAIN", "USUBJID", "LBSEQ", "LBTESTCD", "LBTEST", "LBCAT", "LBORRES", "LBORRESU",
     "LBORNRLO", "LBORNRHI", "LBSTRESC", "LBSTRESN", "LBSTRESU", "LBSTNRLO", "LBSTNRHI", "LBNRIND", "LBSTAT",
-    "LBSPEC", "LBBLFL", "VISITNUM", "VISIT", "LBDTC", "LBDY",
+    "LBSPEC", "LBBLFL", "LBLOBXFL", "VISITNUM", "VISIT", "LBDTC", "LBDY",
 ]
 
 
@@ -219,6 +219,7 @@ def build_lb(raw: RawExtract, study: Study, dm: pd.DataFrame) -> DomainResult:
     lb["LBDY"] = study_day(lb["LBDTC"], lb["RFSTDTC"])
     lb["LBBLFL"] = baseline_flag(lb, by=["USUBJID", "LBTESTCD", "LBSPEC"], result="LBSTRESC", dtc="LBDTC",
                                  first_dose="RFXSTDTC", order=["VISITNUM"])
+    lb["LBLOBXFL"] = lb["LBBLFL"]  # SDTMIG 3.4: last observation before exposure, the same records here
     seq_order = ["LBDTC", "VISITNUM", "LBCAT", "LBTESTCD", "LBSPEC"]
     lb["LBSEQ"] = sequence_number(lb[["USUBJID", *seq_order]], order=seq_order)
     lb = in_order(lb, ["USUBJID", "LBSEQ"], LB_COLUMNS, {"STUDYID": study.study.studyid, "DOMAIN": "LB"})

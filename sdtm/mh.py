@@ -12,7 +12,6 @@ from sdtm.subjects import add_subject_reference, edc_date_to_iso, split_enrolmen
 SLE_TERM = "SYSTEMIC LUPUS ERYTHEMATOSUS"
 SLE_PT = "Systemic lupus erythematosus"  # MedDRA preferred term
 SLE_SOC = "Musculoskeletal and connective tissue disorders"  # MedDRA primary SOC of the PT
-MHCAT = "PRIMARY DIAGNOSIS"
 
 
 def build_mh(raw: RawExtract, study: Study) -> DomainResult:
@@ -28,7 +27,6 @@ def build_mh(raw: RawExtract, study: Study) -> DomainResult:
             "DOMAIN": "MH",
             "MHTERM": SLE_TERM,
             "MHDECOD": SLE_PT,
-            "MHCAT": MHCAT,
             "MHBODSYS": SLE_SOC,
             "MHSTDTC": edc_date_to_iso(enrolment["SLE_DIAG_DATE"]),
             "MHDTC": mhdtc,
@@ -38,8 +36,9 @@ def build_mh(raw: RawExtract, study: Study) -> DomainResult:
     )
     mh = add_subject_reference(mh, raw, study)
     mh["MHDY"] = study_day(mh["MHDTC"], mh["RFSTDTC"])
+    mh["MHSTDY"] = study_day(mh["MHSTDTC"], mh["RFSTDTC"])
     mh["MHSEQ"] = sequence_number(mh)
     mh = mh.sort_values(["USUBJID", "MHSEQ"], kind="stable").reset_index(drop=True)
-    columns = ["STUDYID", "DOMAIN", "USUBJID", "MHSEQ", "MHTERM", "MHDECOD", "MHCAT", "MHBODSYS", "MHSTDTC",
-               "MHDTC", "MHDY", "MHENRTPT", "MHENTPT"]
+    columns = ["STUDYID", "DOMAIN", "USUBJID", "MHSEQ", "MHTERM", "MHDECOD", "MHBODSYS", "MHDTC", "MHSTDTC",
+               "MHDY", "MHSTDY", "MHENRTPT", "MHENTPT"]
     return DomainResult(domain=mh[columns], mapped={"enrolment": len(enrolment)}, rejected=rejected)

@@ -1,6 +1,6 @@
 """SDTM QS: the disease-activity instruments, one record per subject, visit and item.
 
-- SLEDAI-2K (`sledai` form): the 24 descriptors SLE2K01-24, QSORRES/QSSTRESC PRESENT or ABSENT, QSSTRESN the
+- SLEDAI-2K (`sledai` form): the 24 descriptors SLE2K01-24, QSORRES PRESENT or ABSENT, QSSTRESC/QSSTRESN the
   descriptor's weight if present and 0 if absent (Gladman 2002), plus the total SLE2K25 = sum of the 24
   weighted descriptors, derived here (QSDRVFL "Y"), missing when any descriptor is missing (no imputation
   in SDTM).
@@ -44,7 +44,6 @@ from sdtm.findings import (
 from sdtm.raw import REJECTION_COLUMNS, ROW, DomainResult, RawExtract
 
 SLEDAI_FORM, BILAG_FORM, PGA_FORM = "sledai", "bilag", "pga"
-EVALUATOR = "INVESTIGATOR"
 NOT_DONE = "NOT DONE"
 SLEDAI_ANSWERS = {"Present": "PRESENT", "Absent": "ABSENT"}
 
@@ -54,7 +53,7 @@ RESULT_COLUMNS = ["QSCAT", "QSTESTCD", "QSORRES", "QSSTRESN", "QSDRVFL"]
 
 QS_COLUMNS = [
     "STUDYID", "DOMAIN", "USUBJID", "QSSEQ", "QSTESTCD", "QSTEST", "QSCAT", "QSORRES", "QSSTRESC", "QSSTRESN",
-    "QSSTAT", "QSBLFL", "QSDRVFL", "QSEVAL", "VISITNUM", "VISIT", "QSDTC", "QSDY",
+    "QSSTAT", "QSBLFL", "QSLOBXFL", "QSDRVFL", "VISITNUM", "VISIT", "QSDTC", "QSDY",
 ]
 
 
@@ -165,14 +164,17 @@ def build_qs(raw: RawExtract, study: Study, dm: pd.DataFrame) -> DomainResult:
     qs = pd.concat([qs, visits(qs["EDC_VISIT"], study)], axis=1)
     decodes = _decodes("QSTESTCD")
     qs["QSTEST"] = on_unique(qs["QSTESTCD"], lambda codes: codes.map(decodes))
-    qs["QSSTRESC"] = qs["QSORRES"]
+    # SDTMIG 3.4 QS: QSSTRESN is the numeric form of QSSTRESC (CORE-000732); a scored answer's standard
+    # result is its score (SLEDAI-2K descriptor weight or 0, the total, PGA), an unscored one (BILAG grade) the answer
+    qs["QSSTRESC"] = number_text(qs["QSSTRESN"]).where(qs["QSSTRESN"].notna(), qs["QSORRES"])
     qs["QSSTAT"] = pd.Series(NOT_DONE, index=qs.index, dtype="str").where(qs["QSORRES"].isna())
     qs["QSDY"] = study_day(qs["QSDTC"], qs["RFSTDTC"])
     qs["QSBLFL"] = baseline_flag(qs, by=["USUBJID", "QSCAT", "QSTESTCD"], result="QSSTRESC", dtc="QSDTC",
                                  first_dose="RFXSTDTC", order=["VISITNUM"])
+    qs["QSLOBXFL"] = qs["QSBLFL"]  # SDTMIG 3.4: last observation before exposure, the same records here
     seq_order = ["QSDTC", "VISITNUM", "_INSTRUMENT", "QSTESTCD"]
     qs["QSSEQ"] = sequence_number(qs[["USUBJID", *seq_order]], order=seq_order)
-    qs = in_order(qs, ["USUBJID", "QSSEQ"], QS_COLUMNS, {"STUDYID": study.study.studyid, "DOMAIN": "QS", "QSEVAL": EVALUATOR})
+    qs = in_order(qs, ["USUBJID", "QSSEQ"], QS_COLUMNS, {"STUDYID": study.study.studyid, "DOMAIN": "QS"})
     rejected = pd.concat([r for r in rejected if len(r)], ignore_index=True) if any(len(r) for r in rejected) \
         else pd.DataFrame(columns=REJECTION_COLUMNS)
     return DomainResult(domain=qs, mapped=mapped, rejected=rejected)

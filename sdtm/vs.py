@@ -8,6 +8,7 @@ import pandas as pd
 from sap.specs import load_codelists
 from sap.study import Study
 from sdtm.common import sequence_number, study_day
+from sdtm.findings import baseline_flag
 from sdtm.raw import DomainResult, RawExtract
 from sdtm.subjects import add_subject_reference, edc_date_to_iso, number_text, split_enrolment
 
@@ -54,7 +55,9 @@ def build_vs(raw: RawExtract, study: Study) -> DomainResult:
     vs = add_subject_reference(vs, raw, study)
     vs["VSDY"] = study_day(vs["VSDTC"], vs["RFSTDTC"])
     vs["VSSEQ"] = sequence_number(vs, order=["_ORDER"])
+    vs["VSLOBXFL"] = baseline_flag(vs, by=["USUBJID", "VSTESTCD"], result="VSSTRESC", dtc="VSDTC",
+                                   first_dose="RFSTDTC", order=["VISITNUM"])
     vs = vs.sort_values(["USUBJID", "VSSEQ"], kind="stable").reset_index(drop=True)
     columns = ["STUDYID", "DOMAIN", "USUBJID", "VSSEQ", "VSTESTCD", "VSTEST", "VSORRES", "VSORRESU",
-               "VSSTRESC", "VSSTRESN", "VSSTRESU", "VISITNUM", "VISIT", "VSDTC", "VSDY"]
+               "VSSTRESC", "VSSTRESN", "VSSTRESU", "VSLOBXFL", "VISITNUM", "VISIT", "VSDTC", "VSDY"]
     return DomainResult(domain=vs[columns], mapped={"enrolment": len(enrolment)}, rejected=rejected)

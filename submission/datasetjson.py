@@ -5,6 +5,8 @@ package of a permissive licence carries them. Metadata follow the spec: column o
 (keySequence), display formats; itemOIDs are the define.xml OIDs (IT.<dataset>.<variable>). Creation and
 as-of date-times are the data cut-off, never the wall clock, so a rerun gives the same bytes.
 
+The schema is that of the repository's final 1.1 release, unchanged.
+
 Types (Dataset-JSON 1.1 section "Supported Column Data Type Combinations"): text and ISO 8601 text ->
 "string"; integer -> "integer"; float -> "double"; an ADaM numeric date -> "date" with targetDataType
 "integer" (a SAS date in XPT), its value the ISO 8601 date. Missing values are null.
@@ -59,15 +61,14 @@ def metadata(df: pd.DataFrame, spec: DatasetSpec, studyid: str, sponsor: str, st
     return {
         "datasetJSONVersion": VERSION,
         "fileOID": f"{studyid}.{spec.standard}.{spec.name}",
-        "creationDateTime": when,
-        "asOfDateTime": when,
+        "datasetJSONCreationDateTime": when,
+        "dbLastModifiedDateTime": when,
         "originator": sponsor,
         "sourceSystem": {"name": "il2-sle-sap", "version": sap.__version__},
         "studyOID": studyid,
         "metaDataVersionOID": mdv_oid,
         "metaDataRef": "define.xml",
         "itemGroupOID": group_oid(spec.name),
-        "isReferenceData": "USUBJID" not in df.columns,
         "records": len(df),
         "name": spec.name,
         "label": spec.label,
@@ -150,9 +151,9 @@ def read_dataset_json(path: Path) -> pd.DataFrame:
 
 
 def schema() -> dict:
-    """The published Dataset-JSON 1.1 schema. The repository's NDJSON schema still names the pre-1.1
-    `datasetJSONCreationDateTime`; the NDJSON specification says its first line is the Dataset-JSON
-    metadata without rows, so that line is checked against this schema too."""
+    """The published Dataset-JSON 1.1 schema. The repository's NDJSON schema cannot be used: its `$ref`s
+    point to definitions it does not hold (`#/$defs/Column`); an NDJSON file's first line is the
+    Dataset-JSON metadata without `rows` (NDJSON specification), so it is checked against this schema."""
     return json.loads((SCHEMA_DIR / "dataset.schema.json").read_text(encoding="utf-8"))
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import csv
 import shutil
+import tempfile
 from pathlib import Path
 
 from sap.datasets import read_parquet
 from sap.errors import Problem, SapError
 from sap.specs import load_spec
+from submission.acrf import write_acrf
 from submission.datasetjson import write_dataset_json
 from submission.define import DefineBuilder, render_html, stylesheet_path, write_define
+from submission.guides import render_guides
 from submission.ectd import copy_datasets, copy_programs, study_folder, write_checksums
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +61,10 @@ def run_stage(ctx) -> dict[str, int]:
         adam_folder = root / "analysis" / "adam" / "datasets"
         sdtm = _datasets(ctx.out / "sdtm", sdtm_folder, "SDTM", ctx, non_ascii, folder / "define_sdtm.html")
         adam = _datasets(ctx.out / "adam", adam_folder, "ADaM", ctx, non_ascii, folder / "define_adam.html")
+        write_acrf(sdtm_folder / "acrf.pdf", ctx.study.study.studyid, ctx.stamp)
+        with tempfile.TemporaryDirectory() as scratch:
+            render_guides({"csdrg": sdtm_folder / "csdrg.pdf", "adrg": adam_folder / "adrg.pdf"},
+                          {"SAP_OUT": str(ctx.out.resolve())}, ctx.study.study.studyid, ctx.stamp, Path(scratch))
         programs = copy_programs(SOURCE_ROOT, root / "analysis" / "adam" / "programs")
         with (folder / "non_ascii.csv").open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=["DATASET", "VARIABLE", "RECORD", "VALUE"], lineterminator="\n")

@@ -71,5 +71,5 @@ def test_compare_cli_exit_codes(tmp_path):
 def test_bench_refuses_an_unknown_stage(tmp_path):
     result = CliRunner().invoke(main, ["bench", "--stage", "foo", "--subjects", "5", "--out", str(tmp_path)])
     assert result.exit_code == 1
-    assert "error: --stage: unknown stage (stages: simulate, sdtm, adam, validate, qc, render) (value 'foo')" in result.output
+    assert "error: --stage: unknown stage (stages: simulate, sdtm, adam, validate, qc, conform, render, submit) (value 'foo')" in result.output
     assert not (tmp_path / "bench").exists()  # nothing was run or written

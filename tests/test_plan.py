@@ -66,7 +66,7 @@ def _dm_row(**changes):
                RFENDTC="2013-10-28", RFXSTDTC="2013-08-05", RFXENDTC="2013-10-12", RFICDTC="2013-07-30",
                RFPENDTC="2013-10-28", DTHDTC=None, DTHFL=None, SITEID="01", AGE=31, AGEU="YEARS", SEX="F",
                RACE="ASIAN", ETHNIC="NOT HISPANIC OR LATINO", ARMCD="IL2LD", ARM="Low-dose IL-2",
-               ACTARMCD="IL2LD", ACTARM="Low-dose IL-2", COUNTRY="CHN", DMDTC="2013-08-01")
+               ACTARMCD="IL2LD", ACTARM="Low-dose IL-2", ARMNRS=None, ACTARMUD=None, COUNTRY="CHN", DMDTC="2013-08-01")
     row.update(changes)
     return row
 

@@ -166,6 +166,12 @@ def show_validation_report() -> None:
     _print_report(RunInfo.from_env().validation_report, "validation report")
 
 
+def show_conformance_report() -> None:
+    """Print the `sap conform` report (`<out>/validation/conformance.md`, beside the validation report)."""
+    report = RunInfo.from_env().validation_report
+    _print_report(report.parent / "conformance.md" if report else None, "conformance report")
+
+
 def show_qc_report() -> None:
     """Print the QC twin's comparison report (`<out>/qc/qc_report.md`, beside the validation folder)."""
     report = RunInfo.from_env().validation_report

@@ -20,8 +20,11 @@ $UV pip compile pyproject.toml --extra test --universal --python-version 3.11 \
 grep -v "python_full_version >= '3.12'" "$newest" | sed "s/ ; python_full_version < '3.12'//" > requirements.lock
 $UV pip compile pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes \
     --no-header --quiet -o requirements.lock
-if grep -q "python_full_version" requirements.lock; then
-  echo "lock.sh: a package is pinned twice by Python version; see requirements.lock" >&2
+# a package pinned twice (one version per Python range) is an error; a single pin with a marker (a dependency
+# only needed on some Pythons, e.g. lazy-importer < 3.15) is not
+twice="$(grep -o '^[a-z0-9._-]*==' requirements.lock | sort | uniq -d)"
+if [ -n "$twice" ]; then
+  echo "lock.sh: pinned twice by Python version: $twice; see requirements.lock" >&2
   exit 1
 fi
 echo "requirements.lock: $(grep -c '^[a-z]' requirements.lock) packages"

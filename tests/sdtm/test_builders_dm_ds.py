@@ -39,7 +39,9 @@ def test_dm_never_dosed_and_death(raw, study):
     changed = _replace(_replace(raw, "dosing", dosing[dosing["SUBJECT"].ne("002")]), "adverse_events", ae)
     dm = build_dm(changed, study).domain.set_index("SUBJID")
     assert pd.isna(dm.loc["002", "RFSTDTC"]) and pd.isna(dm.loc["002", "DMDY"])
-    assert (dm.loc["002", "ACTARMCD"], dm.loc["002", "ACTARM"]) == ("NOTTRT", "Not Treated")
+    # SDTMIG 3.4: no actual arm for a subject never dosed, and ARMNRS says why
+    assert pd.isna(dm.loc["002", "ACTARMCD"]) and pd.isna(dm.loc["002", "ACTARM"])
+    assert dm.loc["002", "ARMNRS"] == "ASSIGNED, NOT TREATED" and pd.isna(dm.loc["001", "ARMNRS"])
     assert (dm.loc["002", "DTHFL"], dm.loc["002", "DTHDTC"]) == ("Y", "2013-08-14")
     assert pd.isna(dm.loc["001", "DTHFL"])
 
@@ -68,3 +70,12 @@ def test_ds_disposition_after_cutoff_is_rejected(raw, study):
     assert result.mapped["disposition"] == 1
     assert ["disposition", 1, "001", "after data cut-off"] in result.rejected.values.tolist()
     assert not result.domain["DSDECOD"].eq("COMPLETED").any()
+
+
+def test_rfpendtc_is_the_last_contact(raw, study):
+    # 002 discontinued on 20-SEP-2013; an AE ending 02-OCT-2013 is a later contact (CORE-000952)
+    ae = raw["adverse_events"].copy()
+    ae.loc[ae["SUBJECT"].eq("002") & ae["AE_NO"].eq(1), "END_DATE"] = "02-OCT-2013"
+    dm = build_dm(_replace(raw, "adverse_events", ae), study).domain.set_index("SUBJID")
+    assert (dm.loc["002", "RFENDTC"], dm.loc["002", "RFPENDTC"]) == ("2013-09-20", "2013-10-02")
+    assert dm.loc["001", "RFPENDTC"] == "2013-10-28"  # nothing later than the disposition date

@@ -100,8 +100,9 @@ def test_real_dm_spec_on_a_hand_made_frame(gx_runner):
         "RFPENDTC": ["2013-11-01", "2013-08-20"],
         "DTHDTC": [np.nan, np.nan], "DTHFL": [np.nan, np.nan], "SITEID": ["01", "01"], "AGE": [31, 18],
         "AGEU": ["YEARS", "YEARS"], "SEX": ["F", "M"], "RACE": ["ASIAN", "ASIAN"], "ARMCD": ["IL2LD"] * 2,
-        "ARM": ["Low-dose IL-2 1 MIU SC QOD"] * 2, "ACTARMCD": ["IL2LD", "NOTTRT"],
-        "ACTARM": ["Low-dose IL-2 1 MIU SC QOD", "Not Treated"], "COUNTRY": ["CHN", "CHN"],
+        "ARM": ["Low-dose IL-2 1 MIU SC QOD"] * 2, "ACTARMCD": ["IL2LD", np.nan],
+        "ACTARM": ["Low-dose IL-2 1 MIU SC QOD", np.nan], "ARMNRS": [np.nan, "ASSIGNED, NOT TREATED"],
+        "ACTARMUD": [np.nan, np.nan], "COUNTRY": ["CHN", "CHN"],
     })
     dm = apply_spec(dm, "dm")
     outcomes = validate_datasets({"DM": dm}, {"DM"}, runner=gx_runner)

@@ -1,0 +1,222 @@
+"""The submission package on the twin (`sap submit` after simulate -> sdtm -> adam): eCTD tree, define.xml
+against the Define-XML 2.1 schema, Dataset-JSON against its published schema and back to the data, XPT
+splitting with a lowered limit, non-ASCII report, checksums. Expected values are computed here from the
+files and the forms contract, not taken from the package's own output."""
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from lxml import etree
+
+from sap.datasets import read_parquet, read_xpt
+from sap.errors import SpecError
+from sap.specs import SPECS_DIR, list_specs, load_spec
+from submission.datasetjson import read_dataset_json, validation_errors
+from submission.define import DefineBuilder, render_html, schema_errors
+from submission.ectd import copy_datasets, non_ascii_values
+
+NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+
+
+@pytest.fixture(scope="module")
+def submission(twin_run):
+    from sap.pipeline import make_context, run_stage
+
+    ctx = make_context(out=twin_run, log=lambda line: None)
+    run_stage(ctx, "submit")
+    return twin_run / "submission"
+
+
+@pytest.fixture(scope="module")
+def study_root(submission):
+    return submission / "m5" / "datasets" / "il2sle01"
+
+
+def _define(path: Path):
+    return etree.parse(str(path))
+
+
+def test_ectd_tree(study_root):
+    sdtm = study_root / "tabulations" / "sdtm"
+    adam = study_root / "analysis" / "adam" / "datasets"
+    for name in list_specs("sdtm"):
+        for suffix in (".xpt", ".json", ".ndjson"):
+            assert (sdtm / f"{name.lower()}{suffix}").is_file(), name
+    for name in list_specs("adam"):
+        assert (adam / f"{name.lower()}.xpt").is_file()
+    for folder in (sdtm, adam):
+        assert (folder / "define.xml").is_file() and (folder / "define2-1.xsl").is_file()
+        assert not any(p.name != p.name.lower() for p in folder.iterdir())  # TCG: lower-case file names
+    programs = study_root / "analysis" / "adam" / "programs"
+    for needed in ("requirements.lock", "pyproject.toml", "sap/pipeline.py", "adam/adrs.py", "sap/specs/sdtm/ts.yaml"):
+        assert (programs / needed).is_file(), needed
+    assert (programs / "requirements.lock").read_bytes() == (Path(__file__).parents[2] / "requirements.lock").read_bytes()
+
+
+def test_checksums_cover_every_file(submission):
+    listed = {}
+    for line in (submission / "checksums.sha256").read_text().splitlines():
+        digest, name = line.split("  ", 1)
+        listed[name] = digest
+    files = sorted(p for p in (submission / "m5").rglob("*") if p.is_file())
+    assert sorted(listed) == sorted(p.relative_to(submission).as_posix() for p in files)
+    for path in files[:: max(1, len(files) // 20)]:
+        assert listed[path.relative_to(submission).as_posix()] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("folder", ["tabulations/sdtm", "analysis/adam/datasets"])
+def test_define_valid_against_the_define_21_schema_and_renders(study_root, folder, tmp_path):
+    define = study_root / folder / "define.xml"
+    assert schema_errors(define) == []
+    html = render_html(define, tmp_path / "define.html").read_text(encoding="utf-8")
+    assert "Define-XML version: 2.1.0" in html or "2.1.0" in html
+    groups = _define(define).findall(".//odm:ItemGroupDef", NS)
+    standard = "sdtm" if "sdtm" in folder else "adam"
+    assert sorted(g.get("Name") for g in groups) == sorted(list_specs(standard))
+    for group in groups:
+        leaf = group.find("def:leaf", NS)
+        assert leaf.get("{http://www.w3.org/1999/xlink}href") == f"{group.get('Name').lower()}.xpt"
+
+
+def test_define_origins_cite_the_acrf_page_of_their_form(study_root):
+    tree = _define(study_root / "tabulations" / "sdtm" / "define.xml")
+    forms = list(yaml.safe_load((SPECS_DIR / "raw" / "forms.yaml").read_text())["forms"])
+    page = {form: i + 1 for i, form in enumerate(forms)}  # acrf: one page per form, in contract order
+
+    def page_refs(oid):
+        item = tree.find(f".//odm:ItemDef[@OID='{oid}']", NS)
+        return item.find("def:Origin/def:DocumentRef/def:PDFPageRef", NS).get("PageRefs")
+
+    assert page_refs("IT.AE.AETERM") == str(page["adverse_events"])
+    assert page_refs("IT.DM.SEX") == str(page["enrolment"])
+    assert page_refs("IT.EX.EXLOC") == str(page["dosing"])
+    qsdtc = sorted(page[f] for f in ("sledai", "bilag", "pga"))
+    assert page_refs("IT.QS.QSDTC") == " ".join(map(str, qsdtc))
+    derived = tree.find(".//odm:ItemRef[@ItemOID='IT.LB.LBSEQ']", NS)
+    assert derived.get("MethodOID") == "MT.LB.LBSEQ"
+    assert tree.find(".//odm:MethodDef[@OID='MT.LB.LBSEQ']", NS) is not None
+
+
+def test_define_value_level_and_codelists(study_root, twin_sdtm, twin_adam):
+    sdtm = _define(study_root / "tabulations" / "sdtm" / "define.xml")
+    refs = sdtm.findall(".//def:ValueListDef[@OID='VL.LB.LBORRES']/odm:ItemRef", NS)
+    assert len(refs) == twin_sdtm["LB"]["LBTESTCD"].nunique()
+    where = sdtm.find(".//def:WhereClauseDef[@OID='WC.LB.LBTESTCD.C3']/odm:RangeCheck", NS)
+    assert where.get("Comparator") == "EQ" and where.find("odm:CheckValue", NS).text == "C3"
+    qs = sdtm.findall(".//def:ValueListDef[@OID='VL.QS.QSORRES']/odm:ItemRef", NS)
+    assert len(qs) == twin_sdtm["QS"]["QSTESTCD"].nunique()
+    ny = sdtm.find(".//odm:CodeList[@OID='CL.NY']", NS)
+    assert ny.find("odm:Alias", NS).get("Name") == "C66742"  # CDISC NY codelist
+    assert {a.get("Name") for a in ny.findall(".//odm:CodeListItem/odm:Alias", NS)} == {"C49487", "C49488"}
+    sponsor = sdtm.find(".//odm:CodeList[@OID='CL.AEREL']", NS)
+    assert sponsor.get("{http://www.cdisc.org/ns/def/v2.1}CommentOID") == "COM.SPONSORCL"
+    assert sponsor.get("{http://www.cdisc.org/ns/def/v2.1}StandardOID") is None
+    standards = {(s.get("Name"), s.get("Version")) for s in sdtm.findall(".//def:Standard", NS)}
+    assert ("SDTMIG", "3.4") in standards and ("CDISC/NCI", "2025-03-28") in standards
+    adam = _define(study_root / "analysis" / "adam" / "datasets" / "define.xml")
+    for name in ("ADLB", "ADQS", "ADRS"):
+        refs = adam.findall(f".//def:ValueListDef[@OID='VL.{name}.AVAL']/odm:ItemRef", NS)
+        assert len(refs) == twin_adam[name]["PARAMCD"].nunique()
+    assert ("ADaMIG", "1.3") in {(s.get("Name"), s.get("Version")) for s in adam.findall(".//def:Standard", NS)}
+
+
+def test_collected_variable_without_a_source_is_an_error_naming_it(study, twin_sdtm):
+    spec = load_spec("ae")
+    broken = spec.model_copy(update={"variables": [v.model_copy(update={"source": None}) if v.name == "AETERM" else v
+                                                   for v in spec.variables]})
+    with pytest.raises(SpecError, match=r"AE\.AETERM"):
+        DefineBuilder("SDTM", study, study.data_cutoff).build({"AE": (broken, twin_sdtm["AE"])}, {})
+
+
+def test_dataset_json_valid_and_reads_back_to_the_data(study_root, twin_run):
+    for standard, folder in (("sdtm", study_root / "tabulations" / "sdtm"), ("adam", study_root / "analysis" / "adam" / "datasets")):
+        for name in list_specs(standard):
+            original = read_parquet(twin_run / standard / f"{name.lower()}.parquet")
+            # parquet stores dates in ms; the spec type (apply_spec) and the reader use seconds: same days
+            for column in original.columns:
+                if original[column].dtype.kind == "M":
+                    original[column] = original[column].astype("datetime64[s]")
+            for suffix in (".json", ".ndjson"):
+                path = folder / f"{name.lower()}{suffix}"
+                assert validation_errors(path) == [], path
+                back = read_dataset_json(path)
+                pd.testing.assert_frame_equal(back, original, check_dtype=True, obj=str(path))
+                assert back.attrs["labels"] == original.attrs["labels"]
+                assert back.attrs["label"] == original.attrs["label"]
+
+
+def test_dataset_json_metadata_from_the_spec(study_root):
+    import json
+
+    document = json.loads((study_root / "tabulations" / "sdtm" / "lb.json").read_text(encoding="utf-8"))
+    spec = load_spec("lb")
+    assert [c["name"] for c in document["columns"]][:4] == [v.name for v in spec.variables][:4]
+    keyed = {c["name"]: c["keySequence"] for c in document["columns"] if "keySequence" in c}
+    assert keyed == {k: i + 1 for i, k in enumerate(spec.keys)}
+    assert document["records"] == len(document["rows"])
+    assert document["datasetJSONCreationDateTime"] == "2015-10-31T00:00:00"  # the data cut-off, never the wall clock
+
+
+def test_split_with_a_lowered_limit(twin_run, tmp_path):
+    source = twin_run / "sdtm"
+    size = (source / "lb.xpt").stat().st_size
+    limit = size // 3
+    copy_datasets(source, tmp_path, dt.date(2015, 10, 31), limit=limit)
+    parts = sorted((tmp_path / "split").glob("lb*.xpt"), key=lambda p: int(p.stem[2:]))
+    assert len(parts) >= 3
+    assert all(p.stat().st_size <= limit for p in parts)
+    frames = [read_xpt(p) for p in parts]
+    whole = read_xpt(tmp_path / "lb.xpt")
+    assert sum(len(f) for f in frames) == len(whole)
+    subjects = [set(f["USUBJID"]) for f in frames]
+    assert all(not (a & b) for i, a in enumerate(subjects) for b in subjects[i + 1:])  # no subject split
+    assert not (tmp_path / "split" / "dm1.xpt").exists()  # small datasets are not split
+
+
+def test_non_ascii_values_reported():
+    df = pd.DataFrame({"USUBJID": ["S-1", "S-2"], "AETERM": ["HEADACHE", "头痛"], "AESEQ": [1, 2]})
+    assert non_ascii_values(df, "AE") == [{"DATASET": "AE", "VARIABLE": "AETERM", "RECORD": 2, "VALUE": "头痛"}]
+
+
+def test_ts_start_date_is_the_earliest_consent_of_the_raw_extract(twin_run, twin_sdtm):
+    enrolment = pd.read_csv(twin_run / "raw" / "enrolment.csv", dtype=str)
+    earliest = min(dt.datetime.strptime(d, "%d-%b-%Y").date() for d in enrolment["CONSENT_DATE"])
+    ts = twin_sdtm["TS"].set_index("TSPARMCD")
+    assert ts.loc["SSTDTC", "TSVAL"] == earliest.isoformat()
+    assert ts.loc["ACTSUB", "TSVAL"] == str(len(enrolment))
+
+
+def test_acrf_pages_match_the_define_origins(study_root):
+    from submission.acrf import NOT_SUBMITTED, acrf_data, placed_pages
+
+    assert (study_root / "tabulations" / "sdtm" / "acrf.pdf").read_bytes()[:5] == b"%PDF-"
+    forms = list(yaml.safe_load((SPECS_DIR / "raw" / "forms.yaml").read_text())["forms"])
+    # the page Typst puts each form on is the page define.xml cites for the form's collected variables
+    assert placed_pages() == {form: i + 1 for i, form in enumerate(forms)}
+    tree = _define(study_root / "tabulations" / "sdtm" / "define.xml")
+    cited = {ref.get("PageRefs") for ref in tree.findall(".//def:PDFPageRef", NS)}
+    assert {p for refs in cited for p in refs.split()} <= {str(i + 1) for i in range(len(forms))}
+    pages = {page["name"]: page for page in acrf_data("t")["forms"]}
+    ae = {f["name"]: f["sdtm"] for f in pages["adverse_events"]["fields"]}
+    assert ae["AE_TERM"] == "AE.AETERM" and ae["AE_PT"] == "AE.AEDECOD"
+    sledai = {f["name"]: f["sdtm"] for f in pages["sledai"]["fields"]}
+    assert sledai["SEIZURE"] == "QS.QSORRES" and "QSORRES" not in sledai["ASSESSMENT_DATE"]
+    enrolment = {f["name"]: f["sdtm"] for f in pages["enrolment"]["fields"]}
+    assert enrolment["SEX"] == "DM.SEX"
+    assert pages["enrolment"]["domains"][:1] == ["CM"] and "DM" in pages["enrolment"]["domains"]
+    assert NOT_SUBMITTED not in {enrolment["AGE"], enrolment["CONSENT_DATE"]}
+
+
+def test_reviewer_guides_are_pdfs_with_the_conformance_answers(study_root):
+    from submission.guide_content import conformance_core, datasets
+
+    for path in (study_root / "tabulations" / "sdtm" / "csdrg.pdf", study_root / "analysis" / "adam" / "datasets" / "adrg.pdf"):
+        assert path.read_bytes()[:5] == b"%PDF-"
+    core = conformance_core()
+    assert "CORE-000701 / FB2201" in core and "explained" in core
+    table = datasets("SDTM")
+    assert "| ts.xpt | Trial Summary |" in table

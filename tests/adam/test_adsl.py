@@ -50,8 +50,10 @@ def _qs():
             add(subject, 1, dtc, f"BLG040{i}", grade)
     # S1 baseline descriptors: rash (SKIN) and fever present, arthritis and proteinuria absent; haematologic
     # descriptors not recorded at all.
-    for testcd, result in (("SLE2K15", "PRESENT"), ("SLE2K22", "PRESENT"), ("SLE2K09", "ABSENT"), ("SLE2K13", "ABSENT")):
-        add("S1", 1, "2014-01-01", testcd, result, 0.0)
+    # SDTM QS shape (SDTMIG 3.4): QSSTRESC/QSSTRESN are the descriptor's score, its weight if present
+    # (instruments.yaml: rash 2, fever 1), 0 if absent
+    for testcd, score in (("SLE2K15", 2.0), ("SLE2K22", 1.0), ("SLE2K09", 0.0), ("SLE2K13", 0.0)):
+        add("S1", 1, "2014-01-01", testcd, f"{score:g}", score)
     # An earlier screening SLEDAI of S1 that the later baseline-visit value replaces.
     add("S1", 0.5, "2013-12-20", "SLE2K25", "16", 16.0)
     # S1 week 2 SLEDAI without an assessment date: post-baseline by its visit.

@@ -120,7 +120,7 @@ LOCK_FILE = ".sap.lock"  # held (flock) by the process writing into an output fo
 RUN_STAGING = ".run.tmp"  # a whole `sap run` is written here, then swapped in
 FAILED_RUN = "failed-run"  # a run that failed is kept here (with FAILED.txt); the previous complete run stays
 MANIFEST = "manifest.json"
-RUN_ENTRIES = ("raw", "sdtm", "adam", "validation", "qc", "tlf")  # the folders of a run in OUT
+RUN_ENTRIES = ("raw", "sdtm", "adam", "validation", "qc", "tlf", "submission")  # the folders of a run in OUT
 PREVIOUS = ".run.old"  # the previous run while the new one is swapped in, with SWAP.json
 
 

@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from sap.text import markdown_text
 from validation.engine import Outcome
 
 
@@ -19,8 +20,9 @@ def write_results(outcomes: list[Outcome], path: Path) -> Path:
 
 
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text as a Markdown table cell that reads back as typed: values from the data (an unexpected AETERM
+    such as `[x](http://...)` or `<script>`) are never read as links or HTML (`sap.text.markdown_text`)."""
+    return "" if value is None else markdown_text(str(value))
 
 
 def _example(outcome: Outcome) -> str:

@@ -20,7 +20,7 @@ from sap import pipeline
 from sap.csv_cells import write_csv
 from sap.datasets import write_dataset
 from tlf.catalog import load_outputs
-from tlf.render.text import markdown_text
+from sap.text import markdown_text
 
 from .conftest import make_adae, make_adrs, make_adsl
 

@@ -12,7 +12,7 @@ import base64
 from pathlib import Path
 
 from tlf.output import Output
-from tlf.render.text import DOCX_LINE_BREAK, html_attribute, html_text, markdown_text, typst_string
+from sap.text import DOCX_LINE_BREAK, html_attribute, html_text, markdown_text, typst_string
 
 _TYPST_ALIGN = {"l": "left", "c": "center", "r": "right"}
 _HTML_ALIGN = {"l": "left", "c": "center", "r": "right"}

@@ -14,7 +14,7 @@ import polars as pl
 import rtflite as rtf
 
 from tlf.output import Output
-from tlf.render.text import rtf_text
+from sap.text import rtf_text
 
 ROWS_PER_PAGE = {"portrait": 40, "landscape": 24}  # rtflite's defaults for letter paper, 9-pt body
 _JUSTIFY = {"l": "l", "c": "c", "r": "r"}

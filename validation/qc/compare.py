@@ -16,6 +16,7 @@ import pandas as pd
 from sap.compare import compare_datasets
 from sap.errors import Problem
 from sap.study import Study
+from sap.text import markdown_text
 from validation.qc.derive import BILAG_PARAM, SLEDAI_PARAM
 
 EXAMPLES = 3  # mismatch examples shown per variable
@@ -227,7 +228,8 @@ def compare_one(target: Target, production: Mapping[str, pd.DataFrame], qc: Mapp
 
 
 def _cell(value: object) -> str:
-    return "(missing)" if value is None else str(value).replace("|", "\\|")
+    """A value from the data as a Markdown table cell that reads back as typed (`sap.text.markdown_text`)."""
+    return "(missing)" if value is None else markdown_text(str(value))
 
 
 def report_markdown(results: list[TargetResult], rates: pd.DataFrame, study: Study) -> str:

@@ -1,7 +1,8 @@
 """Text from the data as text in every output format: escaped for the format, never read as its markup.
 
-One function per format; the renderers (`tlf.render.blocks`, `tlf.render.rtf`) call these and nothing else
-to put a title, a header or a cell on a page. A line break inside a value (a verbatim term typed on two
+One function per format; the renderers (`tlf.render.blocks`, `tlf.render.rtf`) and the Markdown reports
+(`validation.report`, `validation.qc.compare`) call these and nothing else to put a title, a header, a cell
+or a value from the data on a page. A line break inside a value (a verbatim term typed on two
 lines) is kept as a line break where the format has one, never passed on raw (a raw line break ends a
 Markdown table row, and rtflite's text measure fails on one: `raqm_layout() failed`).
 CSV cells are neutralised separately (`sap.csv_cells`).

@@ -1,7 +1,7 @@
 """The render stage (`sap render`, last stage of `sap run`): every output of `sap/outputs.yaml` into
 `output/tlf/`, atomically (`ctx.staging("tlf")`):
 
-    output/tlf/rtf/<t|l|f>-<number>.rtf    one RTF per table, listing and figure (rtflite)
+    output/tlf/rtf/<t|l|f>-<number>.rtf    one RTF per table, listing and figure (tlf.render.layout page plan)
     output/tlf/figures/<f-number>.png|svg  figure files
     output/tlf/html/<page>.html            the browsable book: SAP, every output, validation report
     output/tlf/book.pdf, book.docx         the whole book in one PDF (Typst) and one DOCX (pandoc)

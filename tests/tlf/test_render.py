@@ -108,12 +108,14 @@ def test_rtf_has_title_footnotes_source_and_page_numbers(rendered):
     for text in ["Table 14.2.1: SRI-4 Response at the Primary Visit (Primary Endpoint)", "Full analysis set (N=40)",
                  "36/40", "76.3, 97.2", "95% CI: Clopper-Pearson exact.", f"run id {rid}", "NOTE: " + NOTE]:
         assert text in table, text
-    assert "Page \\chpgn of {\\field{\\*\\fldinst NUMPAGES }}" in table
+    assert "Page {\\field{\\*\\fldinst PAGE }{\\fldrslt 1}} of {\\field{\\*\\fldinst NUMPAGES }{\\fldrslt 1}}" in table
     listing = (tlf / "rtf" / "l-16-2-7.rtf").read_text()
-    pages = listing.count("\\page") + 1
-    assert pages >= 124 // 24  # 24 rows per landscape page
+    pages = listing.count("\\pagebb") + 1
+    # 124 events on landscape pages of 29 one-line rows at most (13 pt rows in a 468 pt body less titles,
+    # header and footnotes), each subject's 2-4 events kept together: at least 5 pages
+    assert pages >= 5
     # title, column header row and footnotes repeated on every page
-    assert listing.count("Listing 16.2.7: Adverse Events") == pages
+    assert listing.count("Listing 16.2.7: Adverse Events") == pages + 1  # + the document's \\title
     assert listing.count("System organ class / Preferred term / Reported term") == pages
     assert listing.count("Severity: mild, moderate, severe") == pages
     assert "redness_at injection site" in listing  # "_" printed as typed, not as a subscript

@@ -1,53 +1,143 @@
-"""One RTF file per table and listing with rtflite (the submission format).
+"""One RTF file per table, listing and figure (the submission format), written from the page plan of
+`tlf.render.layout`.
 
-Every page carries the title (number, title, population and N), the column headers, the footnotes and the
-source line, and "Page x of y" in the page header (RTF fields `\\chpgn` and NUMPAGES, filled in by the word
-processor). Long listings paginate at a fixed number of rows per page. `text_convert` is off everywhere, so
-"_" or "^" in the data is printed as typed (rtflite otherwise turns them into sub- and superscripts).
+Each planned page is written as it is planned: the titles (number, title, population and N), one table
+with the column header row and the page's rows, then the footnotes and the source line; the next page
+opens with a page break (`\\pagebb`), so the word processor breaks exactly where the plan does. Every
+paragraph has an exact line height (`\\sl-N\\slmult0`), the font is Arial (Liberation Sans in LibreOffice,
+the metrics the plan measured with) and column widths are the plan's, so no row wraps more than planned.
+The page header carries the study id and the data status ("SYNTHETIC DATA") on the left and
+"Page x of y" on the right (PAGE and NUMPAGES fields, their stored results already the right numbers for a
+reader that does not update fields); the footer names the output. Text from the data goes through
+`tlf.render.text.rtf_text` only: it is never read as RTF.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-import polars as pl
-import rtflite as rtf
-
 from tlf.output import Output
+from tlf.render import layout as lay
+from tlf.render.layout import Layout, PlannedRow, twips
 from sap.text import rtf_text
 
-ROWS_PER_PAGE = {"portrait": 40, "landscape": 24}  # rtflite's defaults for letter paper, 9-pt body
-_JUSTIFY = {"l": "l", "c": "c", "r": "r"}
+_ALIGN = {"l": "\\ql", "c": "\\qc", "r": "\\qr"}
+_BODY = f"\\f0\\fs{int(lay.BODY_PT * 2)}\\sl-{twips(lay.LINE_PT)}\\slmult0"
+_TITLE = f"\\f0\\fs{int(lay.TITLE_PT * 2)}\\sl-{twips(lay.TITLE_LINE_PT)}\\slmult0"
+# A minus sign (a "-" opening a number) in a computed statistic: RTF's non-breaking hyphen, so that a word
+# processor never breaks "(-92.60, -12.40)" after the "(-" (the plan wraps at spaces only). Only in tables:
+# a listing's cells are data and are written as typed.
+_MINUS = re.compile(r"(?<![\w.])-(?=\d)")
+_ROW = ("\\trowd\\trgaph0\\trleft0\\trpaddl{x}\\trpaddr{x}\\trpaddt{y}\\trpaddb{y}"
+        "\\trpaddfl3\\trpaddfr3\\trpaddft3\\trpaddfb3").format(x=twips(lay.CELL_PAD_X), y=twips(lay.CELL_PAD_Y))
+
+
+def _field(instruction: str, result: int) -> str:
+    return f"{{\\field{{\\*\\fldinst {instruction} }}{{\\fldrslt {result}}}}}"
+
+
+def _header_footer(layout: Layout) -> str:
+    out = layout.out
+    tab = f"\\tqr\\tx{twips(layout.geometry.body_width)}"
+    left = rtf_text(out.page_header or out.study_id)
+    # "Page x of y": a space after each field group; a space right after a control word would be eaten
+    header = (f"{{\\header\\pard\\plain{tab}{_BODY} {left}\\tab Page {_field('PAGE', 1)} of "
+              f"{_field('NUMPAGES', layout.page_count)}\\par}}")
+    footer = (f"{{\\footer\\pard\\plain{tab}{_BODY} {rtf_text(out.label)}\\tab "
+              f"{rtf_text(out.data_status)}\\par}}")
+    return header + "\n" + footer
+
+
+def _cell_text(text: str, statistic: bool) -> str:
+    escaped = rtf_text(text)
+    return _MINUS.sub(r"\\_", escaped) if statistic else escaped
+
+
+def _row(cells: tuple[str, ...], indent: int, layout: Layout, aligns: list[str], top: str = "", bottom: str = "",
+         header: bool = False) -> str:
+    """One table row: cell borders and right edges (twips), then each cell's paragraph."""
+    edges, x = [], 0.0
+    for w in layout.widths:
+        x += w
+        edges.append(twips(x))
+    borders = (f"\\clbrdrt\\brdrs\\brdrw{top}" if top else "") + (f"\\clbrdrb\\brdrs\\brdrw{bottom}" if bottom else "")
+    valign = "\\clvertalb" if header else "\\clvertalt"
+    parts = [_ROW + ("\\trhdr" if header else "") + "\\trkeep"]
+    parts += [f"{borders}{valign}\\cellx{edge}" for edge in edges]
+    for i, (text, align) in enumerate(zip(cells, aligns)):
+        left = f"\\li{twips(indent * lay.INDENT_PT)}" if i == 0 and indent else ""
+        parts.append(f"\\pard\\plain\\intbl{_ALIGN[align if not header or i == 0 else 'c']}{left}{_BODY} {_cell_text(text, layout.out.kind == 'table')}\\cell")
+    parts.append("\\row")
+    return "".join(parts)
+
+
+def _page(layout: Layout, rows: list[PlannedRow], first: bool, figure_png: Path | None) -> str:
+    out = layout.out
+    parts = []
+    for n, title in enumerate(layout.titles):
+        brk = "\\pagebb" if n == 0 and not first else ""
+        weight = "\\b" if n == 0 else ""
+        parts.append(f"\\pard\\plain\\qc\\keepn{brk}{_TITLE}{weight} {rtf_text(title)}\\par")
+    parts.append(f"\\pard\\plain\\fs2\\sl-{twips(lay.GAP_PT)}\\slmult0\\par")
+    if layout.widths:
+        aligns = out.alignments()
+        parts.append(_row(tuple(out.headers), 0, layout, aligns, top="15", bottom="10", header=True))
+        for k, row in enumerate(rows):
+            last = k == len(rows) - 1
+            parts.append(_row(row.cells, row.indent, layout, aligns, bottom="15" if last else ""))
+        parts.append(f"\\pard\\plain\\fs2\\sl-{twips(lay.GAP_PT)}\\slmult0\\par")
+    elif figure_png is not None:
+        parts.append(_picture(layout, Path(figure_png)))
+    for note in layout.notes:
+        parts.append(f"\\pard\\plain\\ql{_BODY} {rtf_text(note)}\\par")
+    return "\n".join(parts)
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def figure_size(layout: Layout, png_size: tuple[int, int]) -> tuple[float, float]:
+    """The figure's printed width and height (points): the body width, or less so that it fits the height
+    the titles and footnotes leave."""
+    px_w, px_h = png_size
+    room = layout.geometry.body_height - lay.SAFETY_PT - layout.page_height([]) - lay.GAP_PT
+    width = layout.geometry.body_width
+    height = width * px_h / px_w
+    if height > room:
+        width, height = width * room / height, room
+    return width, height
+
+
+def _picture(layout: Layout, png: Path) -> str:
+    data = png.read_bytes()
+    px = _png_size(data)
+    width, height = figure_size(layout, px)
+    picture = (f"{{\\pict\\pngblip\\picw{px[0]}\\pich{px[1]}\\picwgoal{twips(width)}\\pichgoal{twips(height)}\n"
+               + "\n".join(data[i:i + 64].hex() for i in range(0, len(data), 64)) + "}")
+    return f"\\pard\\plain\\qc\\keepn {picture}\\par\n\\pard\\plain\\fs2\\sl-{twips(lay.GAP_PT)}\\slmult0\\par"
 
 
 def rtf_document(out: Output, figure_png: Path | None = None) -> str:
-    """The RTF text of one output."""
-    orientation = "landscape" if out.landscape else "portrait"
-    titles = [rtf_text(t) for t in [out.heading] + ([out.population_line] if out.population_line else [])]
-    notes = [rtf_text(n) for n in out.all_footnotes]
-    common = dict(
-        rtf_page=rtf.RTFPage(orientation=orientation, nrow=ROWS_PER_PAGE[orientation],
-                             page_title="all", page_footnote="all", page_source="all"),
-        rtf_page_header=rtf.RTFPageHeader(text_convert=[False]),  # default text: "Page \chpgn of NUMPAGES"
-        rtf_title=rtf.RTFTitle(text=titles, text_convert=[False]),
-        rtf_footnote=rtf.RTFFootnote(text=["\\line ".join(notes)], text_convert=[[False]], as_table=False) if notes else None,
-        rtf_source=rtf.RTFSource(text=[rtf_text(out.source)], text_convert=[[False]], text_justification=[["l"]]) if out.source else None,
-    )
-    if out.body is not None:
-        frame = pl.DataFrame({f"c{i}": out.body.iloc[:, i].map(rtf_text).tolist() for i in range(out.body.shape[1])},
-                             schema={f"c{i}": pl.String for i in range(out.body.shape[1])})
-        widths = out.widths()
-        justify = [_JUSTIFY[a] for a in out.alignments()]
-        doc = rtf.RTFDocument(
-            df=frame,
-            rtf_column_header=[rtf.RTFColumnHeader(text=[rtf_text(h) for h in out.headers], col_rel_width=widths,
-                                                   text_convert=[False], text_justification=justify)],
-            rtf_body=rtf.RTFBody(col_rel_width=widths, text_convert=[[False]], text_justification=[justify]),
-            **common,
-        )
-    else:
-        doc = rtf.RTFDocument(rtf_figure=rtf.RTFFigure(figures=[str(figure_png)], fig_width=6.5, fig_height=3.64), **common)
-    return doc.rtf_encode()
+    """The RTF text of one output, page by page as `tlf.render.layout.plan` planned it."""
+    layout = lay.plan(out)
+    geo = layout.geometry
+    page = (f"\\paperw{twips(geo.width)}\\paperh{twips(geo.height)}\\margl{twips(geo.margin)}\\margr{twips(geo.margin)}"
+            f"\\margt{twips(geo.margin)}\\margb{twips(geo.margin)}\\headery{twips(geo.margin / 2)}\\footery{twips(geo.margin / 2)}"
+            + ("\\landscape" if out.landscape else ""))
+    section = (f"\\sectd\\pgwsxn{twips(geo.width)}\\pghsxn{twips(geo.height)}\\marglsxn{twips(geo.margin)}"
+               f"\\margrsxn{twips(geo.margin)}\\margtsxn{twips(geo.margin)}\\margbsxn{twips(geo.margin)}"
+               f"\\headery{twips(geo.margin / 2)}\\footery{twips(geo.margin / 2)}" + ("\\lndscpsxn" if out.landscape else ""))
+    pages = [_page(layout, rows, n == 0, figure_png) for n, rows in enumerate(layout.pages)]
+    return "\n".join([
+        "{\\rtf1\\ansi\\ansicpg1252\\deff0\\uc1",
+        f"{{\\fonttbl{{\\f0\\fswiss\\fcharset0 {lay.FONT_NAME};}}}}",
+        f"{{\\info{{\\title {rtf_text(out.heading)}}}}}",
+        page, section, _header_footer(layout),
+        *pages,
+        "}",
+    ]) + "\n"
 
 
 def write_rtf(out: Output, folder: Path, figure_png: Path | None = None) -> Path:

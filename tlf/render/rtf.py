@@ -9,7 +9,7 @@ the metrics the plan measured with) and column widths are the plan's, so no row 
 The page header carries the study id and the data status ("SYNTHETIC DATA") on the left and
 "Page x of y" on the right (PAGE and NUMPAGES fields, their stored results already the right numbers for a
 reader that does not update fields); the footer names the output. Text from the data goes through
-`tlf.render.text.rtf_text` only: it is never read as RTF.
+`sap.text.rtf_text` only: it is never read as RTF.
 """
 
 from __future__ import annotations

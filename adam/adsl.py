@@ -46,17 +46,6 @@ BASELINE_MEDICATIONS = {
 }
 PREDNISONE = "PREDNISONE"
 
-# SLEDAI-2K organ groups (specs/raw/instruments.yaml) -> ADSL baseline involvement flag.
-ORGAN_FLAGS = {
-    "SKIN": "BSKINFL",
-    "MUSCULOSKELETAL": "BMSKFL",
-    "RENAL": "BRENALFL",
-    "HAEMATOLOGIC": "BHAEMFL",
-    "SEROSAL": "BSEROFL",
-    "FEVER": "BFEVERFL",
-    "NEUROLOGIC": "BNEUROFL",
-    "IMMUNOLOGIC": "BIMMUNFL",
-}
 
 SLE_DIAGNOSIS_PATTERN = "LUPUS ERYTHEMATOSUS"
 DAYS_PER_YEAR = 365.25
@@ -252,7 +241,7 @@ def derive_baseline_disease(adsl: pd.DataFrame, qs: pd.DataFrame, study: Study) 
     BSLEDAI = SLEDAI-2K total (SLE2K25), BPGA = PGA (SLEPGA);
     BBILAG = sum of BILAG-2004 grade scores A=12, B=8, C=1, D=E=0 over the nine domains (Yee 2010), missing
     unless all nine are graded; BBLGABFL = Y if >= 1 domain A or >= 2 domains B (RCT Table 1), N otherwise;
-    organ flags (`ORGAN_FLAGS`) = Y if a SLEDAI-2K descriptor of the organ group is present (QSSTRESN, its
+    organ flags (`organ_groups` of instruments.yaml) = Y if a SLEDAI-2K descriptor of the organ group is present (QSSTRESN, its
     weight, > 0) at baseline, N if
     the group's descriptors were assessed and none is present, missing if not assessed."""
     spec = load_instruments()
@@ -285,7 +274,7 @@ def derive_baseline_disease(adsl: pd.DataFrame, qs: pd.DataFrame, study: Study) 
         "_organ": items["QSTESTCD"].map(item_organ),
         "_present": items["QSSTRESN"].gt(0),  # SDTM QS: a present descriptor scores its weight (> 0), absent 0
     }).groupby(["USUBJID", "_organ"])["_present"].any().unstack("_organ")
-    for organ, flag in ORGAN_FLAGS.items():
+    for organ, flag in ((g["organ"], g["flag"]) for g in sledai["organ_groups"]):
         present = involvement[organ] if organ in involvement.columns else pd.Series(dtype="object")
         mapped = out["USUBJID"].map(present)
         out[flag] = pd.Series(np.where(mapped.eq(True), "Y", "N"), index=out.index, dtype="str").where(mapped.notna())

@@ -197,10 +197,27 @@ class SledaiItem(_Strict):
     organ: str  # organ group of the ADSL baseline involvement flags
 
 
+class OrganGroup(_Strict):
+    organ: str  # the `organ` of the SLEDAI-2K items
+    flag: str  # ADSL baseline involvement flag
+    label: str  # the name printed in tables, figures and the SAP
+
+
 class Sledai(_Strict):
     qscat: str
     total_testcd: str
     items: list[SledaiItem] = Field(min_length=1)
+    organ_groups: list[OrganGroup] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _every_organ_named(self) -> "Sledai":
+        named = [g.organ for g in self.organ_groups]
+        unnamed = sorted({item.organ for item in self.items} - set(named))
+        if unnamed:
+            raise ValueError(f"organ group(s) of items without an entry in organ_groups: {unnamed}")
+        if len(set(named)) != len(named):
+            raise ValueError("an organ group is listed twice in organ_groups")
+        return self
 
 
 class BilagDomain(_Strict):

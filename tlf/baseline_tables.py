@@ -10,33 +10,32 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from sap.specs import load_codelists
+from sap.specs import load_codelists, load_instruments
 from sap.study import Study
 from tlf.catalog import OutputSpec
 from tlf.inputs import dataset, population
 from tlf.ard import Ard
 from tlf.output import Output
-from tlf.stats import describe, n_percent
+from tlf import numbers
 from tlf.numbers import collected_decimals, fmt
-from tlf.summaries import INDENT, data_decimals
+from tlf.summaries import INDENT
 
 # Baseline medications of Nature Medicine 2016 Table S1, in the paper's order (ADSL baseline CM flags).
 TABLE_S1_MEDICATIONS = [("HCQBLFL", "Hydroxychloroquine"), ("MMFBLFL", "Mycophenolate mofetil"),
                         ("CYCBLFL", "Cyclophosphamide"), ("AZABLFL", "Azathioprine"), ("LEFBLFL", "Leflunomide"),
                         ("THALBLFL", "Thalidomide"), ("CSABLFL", "Ciclosporin"), ("MTXBLFL", "Methotrexate")]
-# Continuous rows of Table S1: ADSL variable, label, decimals of min/max (median one more); None = the
-# decimals the data are recorded with; derived values (BSA, duration) get a fixed precision.
-TABLE_S1_CONTINUOUS = [("AGE", "Age, years", None), ("WEIGHTBL", "Weight, kg", None), ("HEIGHTBL", "Height, cm", None),
-                       ("BSABL", "Body surface area, m2", 2), ("SLEDURY", "SLE duration, years", 1),
-                       ("BPREDDOS", "Prednisone, mg/day", None)]
-# Baseline organ involvement flags of ADSL with the SLEDAI-2K organ group of sap/specs/raw/instruments.yaml
-# they summarise (ADSL spec: "As BSKINFL for organ group ...") and the row label.
-ORGAN_GROUPS = [("BSKINFL", "SKIN", "Mucocutaneous"), ("BMSKFL", "MUSCULOSKELETAL", "Musculoskeletal"),
-                ("BHAEMFL", "HAEMATOLOGIC", "Haematological"), ("BRENALFL", "RENAL", "Renal"),
-                ("BSEROFL", "SEROSAL", "Serosal"), ("BFEVERFL", "FEVER", "Fever"),
-                ("BNEUROFL", "NEUROLOGIC", "Neuropsychiatric"),
-                ("BIMMUNFL", "IMMUNOLOGIC", "Serological (low complement, anti-dsDNA)")]
-ORGAN_FLAGS = [(flag, label) for flag, _, label in ORGAN_GROUPS]
+# Continuous rows of Table S1: ADSL variable and label; decimals from sap/specs/display.yaml.
+TABLE_S1_CONTINUOUS = [("AGE", "Age, years"), ("WEIGHTBL", "Weight, kg"), ("HEIGHTBL", "Height, cm"),
+                       ("BSABL", "Body surface area, m2"), ("SLEDURY", "SLE duration, years"),
+                       ("BPREDDOS", "Prednisone, mg/day")]
+
+
+def organ_groups() -> list[tuple[str, str, str]]:
+    """(ADSL flag, SLEDAI-2K organ group, printed name) of every organ group, in display order: the
+    `organ_groups` of sap/specs/raw/instruments.yaml (the one place the names are written)."""
+    return [(g["flag"], g["organ"], g["label"]) for g in load_instruments()["sledai_2k"]["organ_groups"]]
+
+
 # SLEDAI-2K activity bands (domain reference section 2): 0 remission, 1-4 low, 5-10 moderate, > 10 high.
 SLEDAI_BANDS = [(0, 0, "0 (remission)"), (1, 4, "1-4 (low)"), (5, 10, "5-10 (moderate)"), (11, 105, ">10 (high)")]
 
@@ -55,17 +54,21 @@ def _table(spec: OutputSpec, rows: list[tuple[str, str]], n: int, first_header: 
                        align=["l", "c"]))
 
 
-def median_range(values: pd.Series, decimals: int | None) -> str:
-    """"median (min-max)" as in Table S1: median one decimal more than the data, min and max as the data
-    (`decimals`; None = read from the values);
-    "[n=k]" appended when k < N values are present."""
-    x = pd.Series(values, dtype="float64")
-    present = x.dropna()
-    decimals = data_decimals(present) if decimals is None else decimals
-    if present.empty:
+def median_range(ard: Ard, values: pd.Series, variable: str, n_population: int) -> str:
+    """"median (min-max)" as in Table S1 on the exact values (tlf.numbers.summarise): median one decimal
+    more than collected, min and max as collected (the precision rule of sap/specs/display.yaml from the
+    variable's collected decimals); "[n=k]" appended when k < N values are present. Recorded in `ard` as n,
+    median, min, max of `variable`."""
+    s = numbers.summarise(values)
+    ard.count(s.n, variable=variable)
+    if s.n == 0:
         return "NE"
-    text = f"{fmt(present.median(), decimals + 1)} ({fmt(present.min(), decimals)}-{fmt(present.max(), decimals)})"
-    return text if len(present) == len(x) else f"{text} [n={len(present)}]"
+    collected = collected_decimals(variable, values)
+    median = ard.add("median", s.median, fmt(s.median, numbers.decimals_for("median", collected)), variable=variable)
+    low = ard.add("min", s.min, fmt(s.min, numbers.decimals_for("minmax", collected)), variable=variable)
+    high = ard.add("max", s.max, fmt(s.max, numbers.decimals_for("minmax", collected)), variable=variable)
+    text = f"{median} ({low}-{high})"
+    return text if s.n == n_population else f"{text} [n={s.n}]"
 
 
 def disposition_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
@@ -147,53 +150,65 @@ def demographics_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study
 def table_s1_view(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
     """Table 14.1.2.1: demographics and baseline characteristics in the layout of Nature Medicine 2016
     Table S1 (continuous: median (min-max); female/male counts; baseline medications: n (%)), followed by
-    age group and race, n (%)."""
-    variables = [v for v, _, _ in TABLE_S1_CONTINUOUS] + [v for v, _ in TABLE_S1_MEDICATIONS] + ["SEX", "AGEGR1", "RACE"]
+    age group (every AGEGR1 term) and race (the races present), n (%)."""
+    variables = [v for v, _ in TABLE_S1_CONTINUOUS] + [v for v, _ in TABLE_S1_MEDICATIONS] + ["SEX", "AGEGR1", "RACE"]
     adsl = _subjects(adam, spec, variables)
     n = len(adsl)
+    ard = Ard(spec.number)
     rows = []
-    for variable, label, decimals in TABLE_S1_CONTINUOUS[:1]:
-        rows.append((label + ", median (range)", median_range(adsl[variable], decimals)))
-    rows.append(("Female/male, n", f"{int(adsl['SEX'].eq('F').sum())}/{int(adsl['SEX'].eq('M').sum())}"))
-    for variable, label, decimals in TABLE_S1_CONTINUOUS[1:]:
-        rows.append((label + ", median (range)", median_range(adsl[variable], decimals)))
+    for variable, label in TABLE_S1_CONTINUOUS[:1]:
+        rows.append((label + ", median (range)", median_range(ard, adsl[variable], variable, n)))
+    female = ard.count(int(adsl["SEX"].eq("F").sum()), variable="SEX", level="F")
+    male = ard.count(int(adsl["SEX"].eq("M").sum()), variable="SEX", level="M")
+    rows.append(("Female/male, n", f"{female}/{male}"))
+    for variable, label in TABLE_S1_CONTINUOUS[1:]:
+        rows.append((label + ", median (range)", median_range(ard, adsl[variable], variable, n)))
     rows.append(("Baseline medication, n (%)", ""))
     for flag, label in TABLE_S1_MEDICATIONS:
-        rows.append((INDENT + label, n_percent(int(adsl[flag].eq("Y").sum()), n)))
+        rows.append((INDENT + label, ard.n_pct(int(adsl[flag].eq("Y").sum()), n, variable=flag, level="Y")))
     rows.append(("Age group, n (%)", ""))
     for group in load_codelists()["AGEGR1"].values:
-        rows.append((INDENT + group + " years", n_percent(int(adsl["AGEGR1"].eq(group).sum()), n)))
+        rows.append((INDENT + group + " years", ard.n_pct(int(adsl["AGEGR1"].eq(group).sum()), n, variable="AGEGR1", level=group)))
     rows.append(("Race, n (%)", ""))
     for race, count in adsl["RACE"].fillna("NOT REPORTED").value_counts().sort_index().items():
-        rows.append((INDENT + race.title(), n_percent(int(count), n)))
-    return _table(spec, rows, n, "Characteristic", study)
+        rows.append((INDENT + race.title(), ard.n_pct(int(count), n, variable="RACE", level=race)))
+    return _table(spec, rows, n, "Characteristic", study).with_ard(ard)
+
+
+# SLEDAI-2K activity band keys of the ARD (VARIABLE_LEVEL of BSLEDAI)
+def _band_key(low: int, high: int) -> str:
+    return f"{low}-{high}"
 
 
 def baseline_disease_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
     """Table 14.1.3: baseline SLEDAI-2K (descriptive statistics and activity bands: 0, 1-4, 5-10, > 10),
     BILAG-2004 numeric global score and >= 1 A or >= 2 B domains, PGA, organ involvement from the baseline
     SLEDAI-2K descriptors (ADSL B*FL flags) and BILAG-2004 domains graded A or B at baseline (ADQS ABLFL
-    records of BLG0401-BLG0409)."""
-    adsl = _subjects(adam, spec, ["BSLEDAI", "BBILAG", "BBLGABFL", "BPGA", *[f for f, _ in ORGAN_FLAGS]])
+    records of BLG0401-BLG0409). Continuous rows by the precision rule from the collected decimals."""
+    groups = organ_groups()
+    adsl = _subjects(adam, spec, ["BSLEDAI", "BBILAG", "BBLGABFL", "BPGA", *[f for f, _, _ in groups]])
     n = len(adsl)
     adqs = dataset(adam, "ADQS", ["USUBJID", "PARAMCD", "PARAM", "AVALC", "ABLFL"])
+    ard = Ard(spec.number)
     rows: list[tuple[str, str]] = []
 
-    def continuous(label: str, values: pd.Series) -> None:
-        stats = describe(values, data_decimals(values))
+    def continuous(label: str, variable: str) -> None:
+        stats = ard.summary(adsl[variable], collected_decimals(variable, adsl[variable]), variable=variable)
         rows.append((label, ""))
         rows.extend((INDENT + key, value) for key, value in stats.items())
 
-    continuous("SLEDAI-2K total score", adsl["BSLEDAI"])
+    continuous("SLEDAI-2K total score", "BSLEDAI")
     rows.append(("SLEDAI-2K activity, n (%)", ""))
     for low, high, label in SLEDAI_BANDS:
-        rows.append((INDENT + label, n_percent(int(adsl["BSLEDAI"].between(low, high).sum()), n)))
-    continuous("BILAG-2004 numeric global score", adsl["BBILAG"])
-    rows.append(("BILAG-2004 >= 1 A or >= 2 B domains, n (%)", n_percent(int(adsl["BBLGABFL"].eq("Y").sum()), n)))
-    continuous("Physician global assessment (0-3)", adsl["BPGA"])
+        rows.append((INDENT + label, ard.n_pct(int(adsl["BSLEDAI"].between(low, high).sum()), n, variable="BSLEDAI",
+                                               level=_band_key(low, high))))
+    continuous("BILAG-2004 numeric global score", "BBILAG")
+    rows.append(("BILAG-2004 >= 1 A or >= 2 B domains, n (%)",
+                 ard.n_pct(int(adsl["BBLGABFL"].eq("Y").sum()), n, variable="BBLGABFL", level="Y")))
+    continuous("Physician global assessment (0-3)", "BPGA")
     rows.append(("Organ involvement (SLEDAI-2K descriptors), n (%)", ""))
-    for flag, label in ORGAN_FLAGS:
-        rows.append((INDENT + label, n_percent(int(adsl[flag].eq("Y").sum()), n)))
+    for flag, _, label in groups:
+        rows.append((INDENT + label, ard.n_pct(int(adsl[flag].eq("Y").sum()), n, variable=flag, level="Y")))
     rows.append(("BILAG-2004 domain graded A or B, n (%)", ""))
     domains = adqs[adqs["PARAMCD"].str.startswith("BLG", na=False)]
     baseline = domains[domains["ABLFL"].eq("Y") & domains["USUBJID"].isin(adsl["USUBJID"])]
@@ -201,27 +216,39 @@ def baseline_disease_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, s
     active = baseline[baseline["AVALC"].isin(["A", "B"])].groupby("PARAMCD")["USUBJID"].nunique()
     for paramcd, param in zip(names["PARAMCD"], names["PARAM"]):
         label = param.removeprefix("BILAG-2004 ").removesuffix(" (Grade)")
-        rows.append((INDENT + label, n_percent(int(active.get(paramcd, 0)), n)))
-    return _table(spec, rows, n, "Characteristic", study)
+        rows.append((INDENT + label, ard.n_pct(int(active.get(paramcd, 0)), n, groups=(("PARAMCD", paramcd),),
+                                               variable="AVALC", level="A/B")))
+    return _table(spec, rows, n, "Characteristic", study).with_ard(ard)
+
+
+# Compliance categories of 14.1.4: ARD key (VARIABLE_LEVEL of COMPLPCT), label, lower bound (inclusive),
+# upper bound (exclusive; None = no bound)
+COMPLIANCE_CATEGORIES = [("<80", "< 80%", None, 80), ("80-<100", "80% to < 100%", 80, 100), (">=100", "100%", 100, None)]
 
 
 def exposure_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
     """Table 14.1.4: treatment duration (TRTDURD), injections received (INJNUM), cumulative dose (CUMDOSE)
     and compliance (COMPLPCT = INJNUM / planned injections x 100, planned from sap/study.yaml dosing),
-    descriptive statistics and compliance categories (< 80%, 80% to < 100%, 100%)."""
+    descriptive statistics by the precision rule from the collected decimals, and compliance categories
+    (< 80%, 80% to < 100%, 100%)."""
     adsl = _subjects(adam, spec, ["TRTDURD", "INJNUM", "CUMDOSE", "COMPLPCT"])
     n = len(adsl)
+    ard = Ard(spec.number)
     rows: list[tuple[str, str]] = []
     dosing = study.dosing
-    for variable, label, decimals in (("TRTDURD", "Treatment duration, days", 0),
-                                      ("INJNUM", f"Injections received (planned {dosing.planned_injections})", 0),
-                                      ("CUMDOSE", f"Cumulative dose, {dosing.dose_unit}", data_decimals(adsl["CUMDOSE"])),
-                                      ("COMPLPCT", "Compliance, %", 1)):
+    for variable, label in (("TRTDURD", "Treatment duration, days"),
+                            ("INJNUM", f"Injections received (planned {dosing.planned_injections})"),
+                            ("CUMDOSE", f"Cumulative dose, {dosing.dose_unit}"), ("COMPLPCT", "Compliance, %")):
         rows.append((label, ""))
-        rows.extend((INDENT + key, value) for key, value in describe(adsl[variable], decimals).items())
+        stats = ard.summary(adsl[variable], collected_decimals(variable, adsl[variable]), variable=variable)
+        rows.extend((INDENT + key, value) for key, value in stats.items())
     compliance = pd.to_numeric(adsl["COMPLPCT"], errors="coerce")
     rows.append(("Compliance category, n (%)", ""))
-    rows.append((INDENT + "< 80%", n_percent(int(compliance.lt(80).sum()), n)))
-    rows.append((INDENT + "80% to < 100%", n_percent(int((compliance.ge(80) & compliance.lt(100)).sum()), n)))
-    rows.append((INDENT + "100%", n_percent(int(compliance.ge(100).sum()), n)))
-    return _table(spec, rows, n, "Parameter", study)
+    for key, label, low, high in COMPLIANCE_CATEGORIES:
+        inside = pd.Series(True, index=compliance.index)
+        if low is not None:
+            inside &= compliance.ge(low)
+        if high is not None:
+            inside &= compliance.lt(high)
+        rows.append((INDENT + label, ard.n_pct(int(inside.sum()), n, variable="COMPLPCT", level=key)))
+    return _table(spec, rows, n, "Parameter", study).with_ard(ard)

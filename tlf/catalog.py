@@ -32,6 +32,9 @@ class OutputSpec(BaseModel):
     builder: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_.]*:[a-z_][a-z0-9_]*$")
     footnotes: list[str] = Field(default_factory=list)
     landscape: bool = False
+    # ADaM variables the output reads, by dataset: the builder reads these, and a reader of only these
+    # columns (the QC stage's production SRI rates) reads the same
+    reads: dict[str, list[str]] = Field(default_factory=dict)
 
     @property
     def label(self) -> str:

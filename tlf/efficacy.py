@@ -20,14 +20,22 @@ from tlf.output import Output
 from tlf.render.figures import new_figure
 from tlf.stats import binomial_test, clopper_pearson, clopper_pearson_bounds, format_p
 
-ADRS_VARS = ["USUBJID", "PARAMCD", "AVALC", "AVISIT", "AVISITN", "ANL01FL", "DTYPE"]
+RATES_OUTPUT = "14.2.2"  # the catalogue entry whose `reads` name the ADRS variables of the SRI rates
+
+
+def adrs_variables() -> list[str]:
+    """The ADRS variables of the SRI rates: `reads` of Table 14.2.2 in sap/outputs.yaml (the QC stage reads
+    the same list from there for the production rates)."""
+    from tlf.catalog import load_outputs
+
+    return list(load_outputs().get(RATES_OUTPUT).reads["ADRS"])
 
 
 def _analysis_responses(adam: Mapping[str, pd.DataFrame], flag: str, primary_only: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Population subjects and their response records. `primary_only`: the primary analysis records
     (ANL01FL = "Y", set by ADRS at the plan's primary visit); otherwise every visit's record (NRI included)."""
     subjects = population(dataset(adam, "ADSL", ["USUBJID", flag]), flag)
-    adrs = dataset(adam, "ADRS", ADRS_VARS)
+    adrs = dataset(adam, "ADRS", adrs_variables())
     records = adrs[adrs["USUBJID"].isin(subjects["USUBJID"])]
     if primary_only:
         records = records[records["ANL01FL"].eq("Y")]

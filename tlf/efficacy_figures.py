@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 
-from sap.specs import load_codelists
 from sap.study import Study
-from tlf.baseline_tables import ORGAN_GROUPS
+from tlf.baseline_tables import organ_groups
 from tlf.catalog import OutputSpec
 from tlf.efficacy_tables import fas_responses
 from tlf.inputs import dataset, one_record_per_subject, population
@@ -90,21 +89,19 @@ def sledai_waterfall_figure(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, 
 
 
 def subgroup_rates(adam: Mapping[str, pd.DataFrame], flag: str, study: Study) -> pd.DataFrame:
-    """SRI-4 responders at the primary visit (non-responder imputation) overall and per subgroup: baseline
-    organ involvement (ADSL B*FL = Y), age group (AGEGR1), sex and BILAG-2004 >= 1 A or >= 2 B (BBLGABFL).
-    Columns: subgroup, x, n, rate, lower, upper (Clopper-Pearson). Empty subgroups are kept with n = 0."""
-    organ_flags = [f for f, _, _ in ORGAN_GROUPS]
+    """SRI-4 responders at the primary visit (non-responder imputation) overall and per subgroup of SAP
+    section 8.4: baseline involvement of each SLEDAI-2K organ group (ADSL flag = Y; groups, flags and names
+    from `organ_groups` of sap/specs/raw/instruments.yaml, as Table 14.2.5). Columns: subgroup, x, n,
+    rate, lower, upper (Clopper-Pearson). Empty subgroups are kept with n = 0."""
+    groups_of_organs = organ_groups()
     subjects, responses = fas_responses(adam, flag)
-    adsl = dataset(adam, "ADSL", ["USUBJID", "AGEGR1", "SEX", "BBLGABFL", *organ_flags])
+    adsl = dataset(adam, "ADSL", ["USUBJID", *[f for f, _, _ in groups_of_organs]])
     adsl = adsl[adsl["USUBJID"].isin(subjects["USUBJID"])].drop_duplicates("USUBJID")
     responders = responses.loc[responses["PARAMCD"].eq("SRI4") & responses["AVISITN"].eq(study.primary_visit.visitnum)
                                & responses["AVALC"].eq("Y"), "USUBJID"]
     respond = adsl["USUBJID"].isin(responders)
     groups = [("All subjects", pd.Series(True, index=adsl.index))]
-    groups += [(f"Baseline {label.split(' (')[0].lower()}", adsl[f].eq("Y")) for f, _, label in ORGAN_GROUPS]
-    groups += [(f"Age {g} years", adsl["AGEGR1"].eq(g)) for g in load_codelists()["AGEGR1"].values]
-    groups += [("Female", adsl["SEX"].eq("F")), ("Male", adsl["SEX"].eq("M")),
-               ("BILAG-2004 >= 1 A or >= 2 B", adsl["BBLGABFL"].eq("Y"))]
+    groups += [(label, adsl[f].eq("Y")) for f, _, label in groups_of_organs]
     out = pd.DataFrame({"subgroup": [g for g, _ in groups],
                         "x": [int((m & respond).sum()) for _, m in groups],
                         "n": [int(m.sum()) for _, m in groups]})

@@ -16,7 +16,7 @@ import pandas as pd
 
 from sap.specs import load_codelists, load_instruments
 from sap.study import Study, Visit
-from tlf.baseline_tables import ORGAN_GROUPS
+from tlf.baseline_tables import organ_groups
 from tlf.catalog import OutputSpec
 from tlf.inputs import dataset, one_record_per_subject, population
 from tlf.ard import Ard
@@ -155,7 +155,8 @@ def organ_subgroup_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
     last scheduled visit (its SLEDAI-2K descriptors) with McNemar's exact test on the subjects assessed at
     both (SAP: organ manifestations baseline vs week 12), and SRI-4 at the primary visit within the
     subgroup involved at baseline (n/N, %, Clopper-Pearson 95% CI; non-responder imputation)."""
-    flags = [flag for flag, _, _ in ORGAN_GROUPS]
+    groups_of_organs = organ_groups()
+    flags = [flag for flag, _, _ in groups_of_organs]
     adsl = dataset(adam, "ADSL", ["USUBJID", spec.population, *flags])
     subjects, records = fas_responses(adam, spec.population)
     adsl = adsl[adsl["USUBJID"].isin(subjects["USUBJID"])].drop_duplicates("USUBJID").set_index("USUBJID")
@@ -168,7 +169,7 @@ def organ_subgroup_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
     rows, xs, ns = [], [], []
     assessed = adsl.index.intersection(later.index)
     ard = Ard(spec.number)
-    for flag, organ, label in ORGAN_GROUPS:
+    for flag, organ, label in groups_of_organs:
         at_baseline = adsl[flag].eq("Y")
         before = at_baseline.loc[assessed]
         after = later.loc[assessed, organ] if organ in later.columns else pd.Series(False, index=assessed)
@@ -184,7 +185,7 @@ def organ_subgroup_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
                      "p": ard.p_value(mcnemar_exact(before, after) if len(assessed) else float("nan"), stat="p_mcnemar",
                                       groups=(organ_group,), variable="INVOLVED")})
     body = pd.DataFrame(rows)
-    groups = [(("ORGAN", organ), ("AVISIT", study.primary_visit.visit)) for _, organ, _ in ORGAN_GROUPS]
+    groups = [(("ORGAN", organ), ("AVISIT", study.primary_visit.visit)) for _, organ, _ in groups_of_organs]
     rates = rates_into_ard(ard, np.array(xs), np.array(ns), 1 - study.endpoints.alpha, groups, variable="SRI4")
     body["sri"] = rates["n_over_n"]
     body["rate"] = np.where(np.array(ns) > 0, rates["percent"] + " (" + rates["ci"] + ")", "NE")

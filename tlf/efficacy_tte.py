@@ -14,6 +14,8 @@ import pandas as pd
 
 from sap.study import Study
 from tlf.catalog import OutputSpec
+from tlf import numbers
+from tlf.ard import Ard
 from tlf.inputs import dataset, one_record_per_subject, population
 from tlf.output import Output
 from tlf.render.figures import new_figure
@@ -31,10 +33,6 @@ def _records(adam: Mapping[str, pd.DataFrame], flag: str, study: Study) -> tuple
     return subjects, records, paramcd
 
 
-def _days(value: float) -> str:
-    return "NE" if np.isnan(value) else f"{value:.0f}"
-
-
 def time_to_response_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
     """Table 14.2.9: subjects, responders (events), censored; Kaplan-Meier median time to first SRI-4
     response with its confidence interval (Brookmeyer-Crowley, log-log); the cumulative response probability
@@ -44,19 +42,35 @@ def time_to_response_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, s
     confidence = 1 - study.endpoints.alpha
     km = kaplan_meier(records["AVAL"], 1 - records["CNSR"].astype("int64"), confidence)
     median, low, high = km.median()
+    ard = Ard(spec.number)
+    where = {"groups": (("PARAMCD", paramcd),), "variable": "AVAL"}
+    days = numbers.decimals_for("minmax", 0)  # days are whole: shown as collected
+
+    def day(stat: str, value: float) -> str:
+        return "NE" if np.isnan(value) else ard.add(stat, value, numbers.fmt(value, days), **where)
+
     rows = [
-        ("Subjects, n", f"{n}"),
-        ("Responded (event), n (%)", f"{km.events} ({100 * km.events / n:.1f})" if n else "0"),
-        ("Censored without a response, n (%)", f"{n - km.events} ({100 * (n - km.events) / n:.1f})" if n else "0"),
-        ("Median time to response, days", _days(median)),
-        (f"  {confidence:.0%} CI", f"{_days(low)}, {_days(high)}"),
+        ("Subjects, n", ard.count(n, stat="N", **where)),
+        ("Responded (event), n (%)", ard.n_pct(km.events, n, **{**where, "variable": "CNSR", "level": "0"})),
+        ("Censored without a response, n (%)", ard.n_pct(n - km.events, n, **{**where, "variable": "CNSR", "level": "1"})),
+        ("Median time to response, days", day("median", median)),
+        (f"  {confidence:.0%} CI", f"{day('median_lcl', low)}, {day('median_ucl', high)}"),
     ]
+    def responded(stat: str, survival: float, at: dict) -> str:
+        """1 - S as a percentage (ARD value in percent); NE where the limit is not defined (S = 0)."""
+        q = numbers.exact(survival)
+        if q is None:
+            return "NE"
+        return ard.add(stat, (1 - q) * 100, numbers.format_percent(1 - q), **at)
+
     for visit in study.post_baseline_visits:
         s, s_low, s_high = km.survival_at(visit.target_day)
+        at = {"groups": (("PARAMCD", paramcd), ("ADY", visit.target_day)), "variable": "AVAL"}
+        pct, lcl, ucl = responded("cum_pct", s, at), responded("cum_lcl", s_high, at), responded("cum_ucl", s_low, at)
         rows.append((f"Responded by day {visit.target_day} ({visit.visit.title()}), % ({confidence:.0%} CI)",
-                     f"{100 * (1 - s):.1f} ({100 * (1 - s_high):.1f}, {100 * (1 - s_low):.1f})"))
+                     f"{pct} ({lcl}, {ucl})"))
     body = pd.DataFrame(rows, columns=["statistic", "value"])
-    return (Output.from_spec(spec).with_n(n)
+    return (Output.from_spec(spec).with_n(n).with_ard(ard)
             .with_body(body, headers=[f"Time to first {paramcd.removeprefix('TT').replace('SRI', 'SRI-')} response",
                                       f"{study.arm.arm} (N={n})"], col_widths=[3.2, 1.8], align=["l", "c"]))
 

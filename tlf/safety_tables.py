@@ -23,7 +23,7 @@ from tlf.output import Output
 from fractions import Fraction
 
 from tlf import numbers
-from tlf.stats import clopper_pearson_bounds, n_percent
+from tlf.stats import clopper_pearson_bounds
 from tlf.summaries import INDENT
 
 ADAE_VARS = ["USUBJID", "AEBODSYS", "AEDECOD", "TRTEMFL", "ASEV", "ASEVN", "ARELFL", "AESER", "AEACN", "AEOUT", "CQ01NAM"]
@@ -120,7 +120,7 @@ def teae_overview_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stud
             .with_footnotes(["95% CI: Clopper-Pearson exact, of the percentage of subjects.",
                              f"Per 100 subject-years: subjects with the event / total treatment duration of the safety "
                              f"population ({numbers.fmt(subject_years, 1)} subject-years; "
-                             "days / 365.25) x 100 (exposure-adjusted incidence rate)."]))
+                             "days / 365.25) × 100 (exposure-adjusted incidence rate)."]))
 
 
 def teae_soc_pt_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
@@ -161,10 +161,14 @@ def teae_max_severity_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, 
     grid[order["level"].eq("pt").to_numpy()] = pt_rows.to_numpy()
     labels = np.where(order["level"].eq("soc"), order["AEBODSYS"], INDENT + order["AEDECOD"].astype(str))
     counts = np.vstack([overall.to_numpy().reshape(1, -1), grid])
+    keys = [("", "")] + [(soc, pt if level == "pt" else "")
+                         for level, soc, pt in zip(order["level"], order["AEBODSYS"], order["AEDECOD"])]
+    ard = Ard(spec.number)
     body = pd.DataFrame({"term": ["Any TEAE", *labels]})
     for j, name in enumerate(names):
-        body[name] = [n_percent(int(x), n) for x in counts[:, j]]
-    return (Output.from_spec(spec).with_n(n)
+        body[name] = [ard.n_pct(int(x), n, groups=(("AEBODSYS", soc), ("AEDECOD", pt)), variable="ASEV", level=name)
+                      for x, (soc, pt) in zip(counts[:, j], keys)]
+    return (Output.from_spec(spec).with_n(n).with_ard(ard)
             .with_body(body, headers=["System organ class / Preferred term", *[f"{v.title()}, n (%)" for v in names]],
                        col_widths=[6, 2, 2, 2])
             .with_footnotes(["A missing severity is counted as severe."]))
@@ -173,25 +177,32 @@ def teae_max_severity_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, 
 def injection_site_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
     """Table 14.3.1.5: treatment-emergent injection-site reactions (ADAE CQ01NAM, the customised query of
     sap/specs/queries.yaml): subjects and events overall, by PT, by maximum severity, serious, related and
-    leading to withdrawal of study treatment."""
+    leading to withdrawal of study treatment. ARD: group CATEGORY (ANY, PT with AEDECOD, MAXSEV with ASEV,
+    SERIOUS, RELATED, WITHDRAWN), subjects n (%) and events."""
     n, events = treatment_emergent(adam, spec.population)
     isr = events[events["CQ01NAM"].notna()]
     names = load_codelists()["AESEV"].values
-    rows = [("Any injection-site reaction", isr["USUBJID"].nunique(), len(isr))]
+    ard = Ard(spec.number)
+    rows: list[tuple[str, str, str]] = []
+
+    def counted(label: str, groups: tuple, subjects: int, records: int) -> None:
+        rows.append((label, ard.n_pct(subjects, n, groups=groups, variable="USUBJID"),
+                     ard.count(records, stat="events", groups=groups, variable="USUBJID")))
+
+    counted("Any injection-site reaction", (("CATEGORY", "ANY"),), int(isr["USUBJID"].nunique()), len(isr))
     pts = isr.groupby("AEDECOD").agg(subjects=("USUBJID", "nunique"), events=("USUBJID", "size")).reset_index()
-    for _, row in _ranked(pts, ["AEDECOD"]).iterrows():  # one row per preferred term (a handful)
-        rows.append((INDENT + row["AEDECOD"], row["subjects"], row["events"]))
-    rows.append(("By maximum severity", None, None))
+    for term, subjects, records in _ranked(pts, ["AEDECOD"])[["AEDECOD", "subjects", "events"]].itertuples(index=False):
+        counted(INDENT + term, (("CATEGORY", "PT"), ("AEDECOD", term)), int(subjects), int(records))
+    rows.append(("By maximum severity", "", ""))
     worst = isr.groupby("USUBJID")["ASEVN"].max()
     for level, name in enumerate(names, start=1):
-        rows.append((INDENT + name.title(), int(worst.eq(level).sum()), int(isr["ASEVN"].eq(level).sum())))
-    for label, mask in (("Serious", isr["AESER"].eq("Y")), ("Treatment-related", isr["ARELFL"].eq("Y")),
-                        ("Leading to withdrawal of study treatment", isr["AEACN"].eq("DRUG WITHDRAWN"))):
-        rows.append((label, isr.loc[mask, "USUBJID"].nunique(), int(mask.sum())))
-    body = pd.DataFrame({"label": [r[0] for r in rows],
-                         "subjects": ["" if r[1] is None else n_percent(int(r[1]), n) for r in rows],
-                         "events": ["" if r[2] is None else str(int(r[2])) for r in rows]})
-    return (Output.from_spec(spec).with_n(n)
+        counted(INDENT + name.title(), (("CATEGORY", "MAXSEV"), ("ASEV", name)), int(worst.eq(level).sum()),
+                int(isr["ASEVN"].eq(level).sum()))
+    for label, key, mask in (("Serious", "SERIOUS", isr["AESER"].eq("Y")), ("Treatment-related", "RELATED", isr["ARELFL"].eq("Y")),
+                             ("Leading to withdrawal of study treatment", "WITHDRAWN", isr["AEACN"].eq("DRUG WITHDRAWN"))):
+        counted(label, (("CATEGORY", key),), int(isr.loc[mask, "USUBJID"].nunique()), int(mask.sum()))
+    body = pd.DataFrame(rows, columns=["label", "subjects", "events"])
+    return (Output.from_spec(spec).with_n(n).with_ard(ard)
             .with_body(body, headers=["Injection-site reactions", f"Subjects, n (%) (N={n})", "Events, n"],
                        col_widths=[6, 2, 1.2])
             .with_footnotes(["Severity rows: subjects at their most severe injection-site reaction; events of that severity."]))
@@ -230,17 +241,20 @@ def lab_shift_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: S
     counts = worst_shift_counts(adlb)
     names = adlb.drop_duplicates("PARAMCD").set_index("PARAMCD")[["PARAM", "PARCAT1"]]
     params = names.loc[counts.index.get_level_values("PARAMCD").unique()].sort_values(["PARCAT1", "PARAM"])
+    ard = Ard(spec.number)
     blocks = []
     for paramcd, (param, category) in params.iterrows():  # one block per parameter (a few dozen at most)
         block = counts.loc[paramcd]
         rows = pd.DataFrame({"label": [INDENT + b.title() if b != "Missing" else INDENT + b for b in block.index]})
         for column in SHIFT_WORST:
-            rows[column] = block[column].astype(str).to_numpy()
-        rows["total"] = block.sum(axis=1).astype(str).to_numpy()
+            rows[column] = [ard.count(int(x), groups=(("PARAMCD", paramcd), ("BNRIND", baseline)), variable="WORST",
+                                      level=column) for baseline, x in zip(block.index, block[column])]
+        rows["total"] = [ard.count(int(x), groups=(("PARAMCD", paramcd), ("BNRIND", baseline)), variable="WORST",
+                                   level="TOTAL") for baseline, x in zip(block.index, block.sum(axis=1))]
         blocks.append(pd.DataFrame({"label": [f"{param} [{category.title()}]"]}))
         blocks.append(rows)
     body = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=["label", *SHIFT_WORST, "total"])
-    return (Output.from_spec(spec).with_n(len(subjects))
+    return (Output.from_spec(spec).with_n(len(subjects)).with_ard(ard)
             .with_body(body, headers=["Parameter / Baseline category", "Worst: Low", "Worst: Normal", "Worst: High",
                                       "Worst: Low and high", "Total"], col_widths=[16, 4, 4, 4, 5, 3])
             .with_footnotes(["Cells: number of subjects with at least one on-treatment value (after the first dose up to "

@@ -111,7 +111,7 @@ def dosing_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: St
             .with_footnotes([f"Planned: {study.dosing.dose:g} {study.dosing.dose_unit} {study.dosing.route.lower()} on days "
                              f"{', '.join(map(str, study.dosing.dose_days_in_cycle))} of each of {study.dosing.cycles} "
                              f"{study.dosing.cycle_length_days}-day cycles ({planned} injections).",
-                             "Duration = last dose - first dose + 1; compliance = injections received / planned x 100."]))
+                             "Duration = last dose - first dose + 1; compliance = injections received / planned × 100."]))
 
 
 def sri_sledai_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
@@ -146,7 +146,7 @@ def sri_sledai_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study
                                       "PGA no worse", *thresholds, "Imputation (SRI-4)"],
                        col_widths=[14, 6, 5, 6, 5, 6, 6, 6, *[5] * len(thresholds), 16],
                        align=["l", "l", *["c"] * (6 + len(thresholds)), "l"])
-            .with_footnotes(["SLEDAI -4: SLEDAI-2K reduction >= 4; BILAG no new: no new BILAG-2004 A and at most one new B; "
+            .with_footnotes(["SLEDAI -4: SLEDAI-2K reduction ≥ 4; BILAG no new: no new BILAG-2004 A and at most one new B; "
                              f"PGA no worse: PGA increase < {study.endpoints.pga_worsening_limit:g}; Y = met, N = not met.",
                              "NRI: non-responder imputation (component missing or subject discontinued before the visit)."]))
 

@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from tlf.ard import Ard
 from tlf.baseline_tables import demographics_table, disposition_table, exposure_table, median_range, table_s1_view
 from tlf.catalog import load_outputs
 from tlf.efficacy_figures import mean_se_by_visit, subgroup_rates
@@ -89,8 +90,10 @@ def test_demographics_table_s1_layout(adam, study):
 
 
 def test_median_range_counts_missing():
-    # 3 of 4 present: median of 1, 2, 4 = 2 -> "2.0 (1-4) [n=3]"
-    assert median_range(pd.Series([1.0, None, 2.0, 4.0]), None) == "2.0 (1-4) [n=3]"
+    # AGE is collected as whole years (display.yaml): 3 of 4 present, median of 1, 2, 4 = 2 -> "2.0 (1-4) [n=3]"
+    ard = Ard("14.1.2.1")
+    assert median_range(ard, pd.Series([1.0, None, 2.0, 4.0]), "AGE", 4) == "2.0 (1-4) [n=3]"
+    assert ard.frame()[["STAT", "FORMATTED"]].values.tolist() == [["n", "3"], ["median", "2.0"], ["min", "1"], ["max", "4"]]
 
 
 def test_exposure_compliance_categories(adam, study):
@@ -127,6 +130,7 @@ def test_subgroup_rates_keep_empty_groups(study):
     adrs = pd.DataFrame({"USUBJID": ["S1", "S2", "S3"], "PARAMCD": "SRI4", "AVALC": ["Y", "N", "Y"], "AVISITN": 6.0})
     rates = subgroup_rates({"ADSL": adsl, "ADRS": adrs}, "FASFL", study).set_index("subgroup")
     assert rates.loc["All subjects", ["x", "n"]].tolist() == [2, 3]          # S1, S3 of S1..S3
-    assert rates.loc["Baseline mucocutaneous", ["x", "n"]].tolist() == [1, 1]
-    assert rates.loc["Baseline renal", "n"] == 0                              # kept, no subject
-    assert rates.loc["Male", ["x", "n"]].tolist() == [1, 1]                   # S3
+    assert rates.loc["Mucocutaneous", ["x", "n"]].tolist() == [1, 1]          # S1 (names: instruments.yaml)
+    assert rates.loc["Renal", "n"] == 0                                       # kept, no subject
+    # the subgroups of SAP 8.4: every SLEDAI-2K organ group, nothing else
+    assert len(rates) == 1 + 8 and "Male" not in rates.index

@@ -74,3 +74,40 @@ def test_display_text_comes_from_the_ard(twin_adam, study):
     assert len(rates) == 30 and set(rates["FORMATTED"]) <= cells
     bounds = ard.pivot_table(index=["GROUP1_LEVEL", "GROUP2_LEVEL"], columns="STAT", values="FORMATTED", aggfunc="first")
     assert set(bounds["lcl"] + ", " + bounds["ucl"]) <= cells
+
+
+SHIFT_FIXED = 'post = adlb[adlb["ONTRTFL"].eq("Y") & adlb["ANRIND"].notna()]'
+SHIFT_DEFECT = 'post = adlb[adlb["ANRIND"].notna()]'  # the worst category taken over pre-treatment samples too
+
+
+def planted_shift_builder():
+    """Table 14.3.4's builder with a defect planted in a copy of its helper: the worst on-treatment category
+    read from every record, baseline and screening samples included."""
+    import tlf.safety_tables
+
+    source = inspect.getsource(tlf.safety_tables.worst_shift_counts)
+    assert SHIFT_FIXED in source, "the production helper changed: update the planted defect"
+    namespace = dict(vars(tlf.safety_tables))
+    exec(compile(source.replace(SHIFT_FIXED, SHIFT_DEFECT), "planted_14_3_4", "exec"), namespace)
+    exec(compile(inspect.getsource(tlf.safety_tables.lab_shift_table), "planted_14_3_4_table", "exec"), namespace)
+    return namespace["lab_shift_table"]
+
+
+def test_table_qc_catches_a_planted_14_3_4_defect(twin_adam, study, production):
+    spec = load_outputs().get("14.3.4")
+    defective = planted_shift_builder()(twin_adam, spec, study).analysis_results()
+    results = run_table_qc(twin_adam, study, {**production, "14.3.4": defective})
+    assert results["14.3.4"]["status"] == "FAIL" and results["14.3.4"]["values_differ"] > 0
+    assert all(r["status"] == "PASS" for number, r in results.items() if number != "14.3.4")
+    assert {p.where for p in table_problems(results)} == {"QC table 14.3.4"}
+
+
+def test_every_catalogue_table_is_double_programmed():
+    tables_in_catalogue = {o.number for o in load_outputs().outputs if o.kind == "table" and o.builder}
+    assert tables_in_catalogue == set(tables.QC_TABLES)
+
+
+def test_new_tables_record_statistics_not_text(production):
+    for number in ("14.1.2.1", "14.1.3", "14.1.4", "14.2.9", "14.3.1.3", "14.3.1.5", "14.3.4"):
+        ard = production[number]
+        assert len(ard) > 0 and "text" not in set(ard["STAT"]), number

@@ -26,11 +26,6 @@ from sap.study import Study
 
 INSTRUMENTS_FILE = SPECS_DIR / "raw" / "instruments.yaml"
 
-# ADSL baseline organ flags by organ group of instruments.yaml (ADSL spec BSKINFL ... BIMMUNFL).
-ORGAN_FLAGS = {
-    "SKIN": "BSKINFL", "MUSCULOSKELETAL": "BMSKFL", "RENAL": "BRENALFL", "HAEMATOLOGIC": "BHAEMFL",
-    "SEROSAL": "BSEROFL", "FEVER": "BFEVERFL", "NEUROLOGIC": "BNEUROFL", "IMMUNOLOGIC": "BIMMUNFL",
-}
 SLEDAI_PARAM = "SLEDAI"
 BILAG_PARAM = "BILAG"
 GRADES = ["A", "B", "C", "D", "E"]
@@ -217,7 +212,8 @@ def qc_adsl(sdtm: Mapping[str, pd.DataFrame], study: Study, instruments: dict | 
     items = items.assign(organ=items["QSTESTCD"].astype("str").map(organ_of), present=items["QSORRES"].eq("PRESENT"))
     any_present = items.groupby(["USUBJID", "organ"])["present"].any().unstack("organ")
     flags = pd.DataFrame(index=any_present.index)
-    for organ, flag in ORGAN_FLAGS.items():
+    organ_flags = {group["organ"]: group["flag"] for group in sledai["organ_groups"]}  # instruments.yaml
+    for organ, flag in organ_flags.items():
         column = any_present[organ] if organ in any_present.columns else pd.Series(np.nan, index=any_present.index, dtype="object")
         flags[flag] = pd.Series(np.where(column.eq(True), "Y", "N"), index=flags.index).where(column.notna()).astype("str")
     adsl = adsl.merge(flags.reset_index(), on="USUBJID", how="left")
@@ -231,7 +227,7 @@ def qc_adsl(sdtm: Mapping[str, pd.DataFrame], study: Study, instruments: dict | 
     for column in ("SAFFL", "FASFL", "COMPLFL"):
         adsl[column] = adsl[column].astype("str")
     columns = ["STUDYID", "USUBJID", "SAFFL", "FASFL", "COMPLFL", "EOSSTT", "EOSDT", "DTHDT", "TRTSDT", "TRTEDT", "TRTDURD",
-               "INJNUM", "CUMDOSE", "COMPLPCT", "BSLEDAI", "BPGA", "BBILAG", "BBLGABFL", *ORGAN_FLAGS.values()]
+               "INJNUM", "CUMDOSE", "COMPLPCT", "BSLEDAI", "BPGA", "BBILAG", "BBLGABFL", *organ_flags.values()]
     return adsl[columns].sort_values("USUBJID").reset_index(drop=True)
 
 

@@ -15,6 +15,7 @@ been written; with `ctx.allow_invalid` the failure becomes a note that the outpu
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -23,22 +24,27 @@ import pyarrow.parquet as pq
 from sap.batches import DEFAULT_BATCH_SUBJECTS, read_subjects, subject_batches, write_parquet_batches
 from sap.datasets import find_datasets, read_dataset, read_parquet, write_json, write_parquet
 from sap.errors import Problem, SapError, ValidationFailed
+from sap.specs import read_yaml
 from sap.pipeline import RunContext
 from validation.qc.compare import TARGETS, compare_all, compare_one, merge_results, production_rates, report_markdown
 from validation.qc.derive import SDTM_NEEDS, check_sdtm, derive_qc, rates_from_counts, sum_counts
 from validation.qc.tables import compare_ard, qc_tables
 
 RATES = "SRIRATES"
+RATES_OUTPUT = "14.2.2"  # the output whose catalogue `reads` the production rates need
 # production variables the comparisons read besides each target's keys and variables (ADQS record filter)
 RECORD_FILTER = ["ANL01FL", "PARAMCD"]
 
 
 def rate_reads() -> dict[str, list[str]]:
-    """Production variables of the TLF computation of the SRI rates (tlf.efficacy.sri_rates_by_visit, FAS):
-    the ADSL population flag and the ADRS variables the TLFs declare (`tlf.efficacy.ADRS_VARS`)."""
-    from tlf.efficacy import ADRS_VARS  # the production side of the result, not a QC input
-
-    return {"ADSL": ["USUBJID", "FASFL"], "ADRS": list(ADRS_VARS)}
+    """Production variables of the TLF computation of the SRI rates (Table 14.2.2, FAS): `reads` of that
+    output in the output catalogue (sap/outputs.yaml, or SAP_OUTPUTS_FILE), read as plan data here, not
+    from production code."""
+    path = Path(os.environ.get("SAP_OUTPUTS_FILE") or Path(__file__).resolve().parents[2] / "sap" / "outputs.yaml")
+    entries = [o for o in read_yaml(path)["outputs"] if str(o.get("number")) == RATES_OUTPUT]
+    if not entries or "ADRS" not in entries[0].get("reads", {}):
+        raise SapError(Problem(str(path), "the SRI rates' output has no ADRS `reads`", row=RATES_OUTPUT, variable="reads"))
+    return {name: list(columns) for name, columns in entries[0]["reads"].items()}
 
 
 def read_folder(folder: Path, what: str, command: str) -> dict[str, pd.DataFrame]:

@@ -355,7 +355,7 @@ def qc_organ(adam, study: Study, rules: dict) -> pd.DataFrame:
     """14.2.5: per SLEDAI-2K organ group: FAS subjects involved at baseline (ADSL organ flag), involved at the
     last visit among those with SLEDAI-2K descriptors there, McNemar exact on those subjects (NE without a
     discordant pair), SRI-4 at the primary visit within the baseline-involved subgroup."""
-    from validation.qc.derive import ORGAN_FLAGS, load_instruments
+    from validation.qc.derive import load_instruments
 
     q = QcArd("14.2.5", rules)
     fas, adrs = _fas_adrs(adam, study)
@@ -370,7 +370,8 @@ def qc_organ(adam, study: Study, rules: dict) -> pd.DataFrame:
     present = items[items["AVALC"] == "PRESENT"]
     sri4 = adrs[(adrs["PARAMCD"] == "SRI4") & (adrs["AVISITN"] == study.primary_visit.visitnum) & (adrs["AVALC"] == "Y")]
     responders = set(sri4["USUBJID"])
-    for organ, flag in ORGAN_FLAGS.items():
+    for group in organ_groups():
+        organ, flag = group["organ"], group["flag"]
         involved = set(adsl.index[adsl[flag] == "Y"])
         later = set(present.loc[present["PARAMCD"].map(organ_of) == organ, "USUBJID"])
         q.n_pct(len(involved), len(adsl), groups=(("ORGAN", organ), ("AVISIT", first.visit)), variable="INVOLVED", level="Y")
@@ -441,9 +442,222 @@ def _qc_soc_pt(number: str, related_only: bool):
     return compute
 
 
+def organ_groups() -> list[dict]:
+    """The SLEDAI-2K organ groups (organ, ADSL flag, printed name) of sap/specs/raw/instruments.yaml."""
+    from validation.qc.derive import load_instruments
+
+    return load_instruments()["sledai_2k"]["organ_groups"]
+
+
+def _safety(adam) -> pd.DataFrame:
+    adsl = adam["ADSL"]
+    return adsl[adsl["SAFFL"] == "Y"]
+
+
+def qc_table_s1(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.1.2.1 (Table S1 layout), safety population: n, median, min and max of AGE, WEIGHTBL, HEIGHTBL,
+    BSABL, SLEDURY, BPREDDOS; female and male counts; baseline medication flags, every AGEGR1 term and the
+    races present (missing as NOT REPORTED) n (%)."""
+    q = QcArd("14.1.2.1", rules)
+    adsl = _safety(adam)
+    n = len(adsl)
+    for variable in ("AGE", "WEIGHTBL", "HEIGHTBL", "BSABL", "SLEDURY", "BPREDDOS"):
+        data = sorted(to_decimal(v) for v in pd.Series(adsl[variable], dtype="float64").dropna())
+        q.put("n", len(data), str(len(data)), variable=variable)
+        if data:
+            places = collected(rules, variable, adsl[variable])
+            median = statistics.median(data)
+            q.put("median", median, rounded(median, q.places("median", places)), variable=variable)
+            q.put("min", data[0], rounded(data[0], q.places("minmax", places)), variable=variable)
+            q.put("max", data[-1], rounded(data[-1], q.places("minmax", places)), variable=variable)
+    for sex in ("F", "M"):
+        count = int((adsl["SEX"] == sex).sum())
+        q.put("n", count, str(count), variable="SEX", level=sex)
+    for flag in ("HCQBLFL", "MMFBLFL", "CYCBLFL", "AZABLFL", "LEFBLFL", "THALBLFL", "CSABLFL", "MTXBLFL"):
+        q.n_pct(int((adsl[flag] == "Y").sum()), n, variable=flag, level="Y")
+    for group in load_codelists()["AGEGR1"].values:
+        q.n_pct(int((adsl["AGEGR1"] == group).sum()), n, variable="AGEGR1", level=group)
+    races = adsl["RACE"].fillna("NOT REPORTED")
+    for race in sorted(set(races)):
+        q.n_pct(int((races == race).sum()), n, variable="RACE", level=race)
+    return q.frame()
+
+
+# SLEDAI-2K activity bands (domain reference: 0 remission, 1-4 low, 5-10 moderate, > 10 high; 105 the
+# largest possible total) as the ARD level "low-high"
+SLEDAI_BANDS = [(0, 0), (1, 4), (5, 10), (11, 105)]
+
+
+def qc_baseline_disease(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.1.3, full analysis set: BSLEDAI, BBILAG, BPGA descriptive statistics; SLEDAI-2K bands, BBLGABFL and
+    every organ flag n (%); per BILAG-2004 domain (ADQS BLG*), subjects graded A or B on the baseline record."""
+    q = QcArd("14.1.3", rules)
+    adsl = adam["ADSL"]
+    adsl = adsl[adsl["FASFL"] == "Y"]
+    n = len(adsl)
+    for variable in ("BSLEDAI", "BBILAG", "BPGA"):
+        q.summary(adsl[variable], collected(rules, variable, adsl[variable]), variable=variable)
+        if variable == "BSLEDAI":
+            score = pd.to_numeric(adsl["BSLEDAI"], errors="coerce")
+            for low, high in SLEDAI_BANDS:
+                q.n_pct(int(((score >= low) & (score <= high)).sum()), n, variable="BSLEDAI", level=f"{low}-{high}")
+        if variable == "BBILAG":
+            q.n_pct(int((adsl["BBLGABFL"] == "Y").sum()), n, variable="BBLGABFL", level="Y")
+    for group in organ_groups():
+        q.n_pct(int((adsl[group["flag"]] == "Y").sum()), n, variable=group["flag"], level="Y")
+    adqs = adam["ADQS"]
+    domains = adqs[adqs["PARAMCD"].astype("str").str.match(r"^BLG")]
+    graded = domains[(domains["ABLFL"] == "Y") & domains["USUBJID"].isin(set(adsl["USUBJID"]))
+                     & domains["AVALC"].isin(["A", "B"])]
+    for paramcd in sorted(set(domains["PARAMCD"])):
+        q.n_pct(graded.loc[graded["PARAMCD"] == paramcd, "USUBJID"].nunique(), n, groups=(("PARAMCD", paramcd),),
+                variable="AVALC", level="A/B")
+    return q.frame()
+
+
+def qc_exposure(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.1.4, safety population: TRTDURD, INJNUM, CUMDOSE, COMPLPCT descriptive statistics; compliance below
+    80%, 80% to below 100%, 100% or more, n (%)."""
+    q = QcArd("14.1.4", rules)
+    adsl = _safety(adam)
+    n = len(adsl)
+    for variable in ("TRTDURD", "INJNUM", "CUMDOSE", "COMPLPCT"):
+        q.summary(adsl[variable], collected(rules, variable, adsl[variable]), variable=variable)
+    compliance = [to_decimal(v) for v in pd.Series(adsl["COMPLPCT"], dtype="float64").dropna()]
+    for level, inside in (("<80", lambda c: c < 80), ("80-<100", lambda c: 80 <= c < 100), (">=100", lambda c: c >= 100)):
+        q.n_pct(sum(1 for c in compliance if inside(c)), n, variable="COMPLPCT", level=level)
+    return q.frame()
+
+
+def qc_time_to_response(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.2.9: time to first SRI-k response (k the smallest threshold; ADTTE TTSRIk, FAS) by statsmodels'
+    Kaplan-Meier (SurvfuncRight, a different implementation from production's): subjects, events and
+    censored n (%); median with the Brookmeyer-Crowley interval (z-test inversion on the log-log scale,
+    statsmodels quantile_ci "cloglog", SAS PROC LIFETEST); 1 - S(t) in percent with log-log limits at each
+    post-baseline visit's target day."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    q = QcArd("14.2.9", rules)
+    paramcd = f"TTSRI{min(study.endpoints.sri_thresholds)}"
+    fas = _population(adam, "FASFL")
+    adtte = adam["ADTTE"]
+    records = adtte[(adtte["PARAMCD"] == paramcd) & adtte["USUBJID"].isin(fas)]
+    time = records["AVAL"].astype("float64").to_numpy()
+    event = 1 - records["CNSR"].astype("int64").to_numpy()
+    n, events = len(records), int(event.sum())
+    where = {"groups": (("PARAMCD", paramcd),), "variable": "AVAL"}
+    q.put("N", n, str(n), **where)
+    q.n_pct(events, n, groups=where["groups"], variable="CNSR", level="0")
+    q.n_pct(n - events, n, groups=where["groups"], variable="CNSR", level="1")
+    km = SurvfuncRight(time, event)
+    alpha = 1 - (1 - study.endpoints.alpha)
+    reached = km.surv_times[km.surv_prob <= 0.5]
+    days = q.places("minmax", 0)
+    if len(reached):
+        q.put("median", reached[0], rounded(to_decimal(reached[0]), days), **where)
+    low, high = km.quantile_ci(0.5, alpha=alpha, method="cloglog")
+    for stat, bound in (("median_lcl", low), ("median_ucl", high)):
+        if bound is not None and np.isfinite(bound):
+            q.put(stat, bound, rounded(to_decimal(bound), days), **where)
+    z = stats.norm.ppf(1 - alpha / 2)
+    for visit in study.post_baseline_visits:
+        at = {"groups": (("PARAMCD", paramcd), ("ADY", visit.target_day)), "variable": "AVAL"}
+        upto = km.surv_times <= visit.target_day
+        if not upto.any():
+            s, lower, upper = 1.0, 1.0, 1.0
+        else:
+            s, se = float(km.surv_prob[upto][-1]), float(km.surv_prob_se[upto][-1])
+            if s >= 1:
+                lower = upper = 1.0
+            elif s <= 0:
+                lower = upper = float("nan")
+            else:
+                # log-log limits: S ** exp(+-z * se(log(-log S))), se(log(-log S)) = se(S) / |S log S|
+                w = z * se / abs(s * np.log(s))
+                lower, upper = s ** np.exp(w), s ** np.exp(-w)
+        for stat, value in (("cum_pct", s), ("cum_lcl", upper), ("cum_ucl", lower)):
+            if not np.isnan(value):
+                pct = (1 - to_decimal(value)) * 100
+                q.put(stat, pct, rounded(pct, q.places("percent")), **at)
+    return q.frame()
+
+
+SEVERITY_NAMES = {1: "MILD", 2: "MODERATE", 3: "SEVERE"}  # ASEVN -> ASEV (ADAE spec codelist ASEVN)
+
+
+def qc_max_severity(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.3.1.3: subjects at their maximum severity (a missing severity counts as severe), overall, per SOC
+    and per SOC/PT, n (%) of the safety population, every severity shown."""
+    q = QcArd("14.3.1.3", rules)
+    n, events = _teae(adam)
+    cells = [(("", ""), events)]
+    for soc, part in events.groupby("AEBODSYS"):
+        cells.append(((soc, ""), part))
+        for pt, rows in part.groupby("AEDECOD"):
+            cells.append(((soc, pt), rows))
+    for (soc, pt), rows in cells:
+        worst = rows.groupby("USUBJID")["severity"].max()
+        for level, name in SEVERITY_NAMES.items():
+            q.n_pct(int((worst == level).sum()), n, groups=(("AEBODSYS", soc), ("AEDECOD", pt)), variable="ASEV", level=name)
+    return q.frame()
+
+
+def qc_injection_site(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.3.1.5: treatment-emergent injection-site reactions (CQ01NAM present): subjects n (%) and events
+    overall, per PT, per maximum severity (subjects at their worst; events of that severity), serious,
+    related and leading to withdrawal of study treatment."""
+    q = QcArd("14.3.1.5", rules)
+    n, events = _teae(adam)
+    isr = events[events["CQ01NAM"].notna()]
+
+    def cell(groups, subjects: int, records: int) -> None:
+        q.n_pct(subjects, n, groups=groups, variable="USUBJID")
+        q.put("events", records, str(records), groups=groups, variable="USUBJID")
+
+    cell((("CATEGORY", "ANY"),), isr["USUBJID"].nunique(), len(isr))
+    for pt, rows in isr.groupby("AEDECOD"):
+        cell((("CATEGORY", "PT"), ("AEDECOD", pt)), rows["USUBJID"].nunique(), len(rows))
+    worst = isr.groupby("USUBJID")["severity"].max()
+    for level, name in SEVERITY_NAMES.items():
+        cell((("CATEGORY", "MAXSEV"), ("ASEV", name)), int((worst == level).sum()), int((isr["severity"] == level).sum()))
+    for key, mask in (("SERIOUS", isr["AESER"] == "Y"), ("RELATED", isr["ARELFL"] == "Y"),
+                      ("WITHDRAWN", isr["AEACN"] == "DRUG WITHDRAWN")):
+        cell((("CATEGORY", key),), isr.loc[mask, "USUBJID"].nunique(), int(mask.sum()))
+    return q.frame()
+
+
+def qc_lab_shift(adam, study: Study, rules: dict) -> pd.DataFrame:
+    """14.3.4: per laboratory parameter with an on-treatment reference-range indicator, safety subjects by
+    baseline category (BNRIND, "Missing" without one) and worst on-treatment category (LOW, HIGH, "LOW and
+    HIGH", NORMAL) over ONTRTFL = Y records with ANRIND; every cell and the row totals."""
+    q = QcArd("14.3.4", rules)
+    safety = _population(adam, "SAFFL")
+    adlb = adam["ADLB"]
+    adlb = adlb[adlb["USUBJID"].isin(safety)]
+    post = adlb[(adlb["ONTRTFL"] == "Y") & adlb["ANRIND"].notna()]
+    baseline = {(r.PARAMCD, r.USUBJID): r.BNRIND for r in adlb.dropna(subset=["BNRIND"]).itertuples()}
+    worst: dict[tuple, str] = {}
+    for (paramcd, subject), rows in post.groupby(["PARAMCD", "USUBJID"]):
+        low, high = (rows["ANRIND"] == "LOW").any(), (rows["ANRIND"] == "HIGH").any()
+        worst[(paramcd, subject)] = "LOW and HIGH" if low and high else "LOW" if low else "HIGH" if high else "NORMAL"
+    columns = ["LOW", "NORMAL", "HIGH", "LOW and HIGH"]
+    for paramcd in sorted({p for p, _ in worst}):
+        for category in ("LOW", "NORMAL", "HIGH", "Missing"):
+            subjects = [s for (p, s) in worst if p == paramcd and baseline.get((p, s), "Missing") == category]
+            where = {"groups": (("PARAMCD", paramcd), ("BNRIND", category)), "variable": "WORST"}
+            for column in columns:
+                count = sum(1 for s in subjects if worst[(paramcd, s)] == column)
+                q.put("n", count, str(count), level=column, **where)
+            q.put("n", len(subjects), str(len(subjects)), level="TOTAL", **where)
+    return q.frame()
+
+
 QC_TABLES = {
     "14.1.1": qc_disposition,
     "14.1.2": qc_demographics,
+    "14.1.2.1": qc_table_s1,
+    "14.1.3": qc_baseline_disease,
+    "14.1.4": qc_exposure,
     "14.2.1": qc_primary,
     "14.2.2": qc_sri_by_visit,
     "14.2.3": qc_components,
@@ -452,9 +666,13 @@ QC_TABLES = {
     "14.2.6": _qc_change("14.2.6", "ADLB", ["DDNAIGAB", "C3", "C4", "PROTEXR"]),
     "14.2.7": _qc_change("14.2.7", "ADLB", ["TREG", "TH17", "TFH", "TEFF"]),
     "14.2.8": qc_sensitivity,
+    "14.2.9": qc_time_to_response,
     "14.3.1.1": qc_teae_overview,
     "14.3.1.2": _qc_soc_pt("14.3.1.2", related_only=False),
+    "14.3.1.3": qc_max_severity,
     "14.3.1.4": _qc_soc_pt("14.3.1.4", related_only=True),
+    "14.3.1.5": qc_injection_site,
+    "14.3.4": qc_lab_shift,
 }
 
 

@@ -26,7 +26,7 @@ from tlf.ard_files import write_ard
 from tlf.ars import ARS_OUTPUTS, check_ars, reporting_event
 from tlf.catalog import load_outputs
 from tlf.inputs import AdamFolder, DatasetUnavailable
-from tlf.page import RunInfo, build_output, figure_file
+from tlf.page import SYNTHETIC_LABEL, RunInfo, build_output, figure_file
 from tlf.render import book
 from tlf.render.rtf import write_rtf
 
@@ -88,7 +88,7 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
             chapters = book.execute_chapters(project, env, folder / "figures")
             study = ctx.study.study
             book.render_book(chapters, folder, project, ctx.stamp,
-                             header_left=f"{study.studyid} ({study.nct})",
+                             header_left=" | ".join([f"{study.studyid} ({study.nct})"] + ([SYNTHETIC_LABEL] if run.synthetic else [])),
                              header_right="Statistical Analysis Plan, Tables, Listings and Figures",
                              footer_left=f"Run id {run.run_id}; data cut-off {ctx.study.data_cutoff.isoformat()}")
         study_file.unlink()

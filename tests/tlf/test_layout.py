@@ -164,3 +164,13 @@ def test_rtf_pages_are_the_plan(adam, study):
         notes = rtf_to_text(text)
         assert notes.count(out.footnotes[0]) == layout.page_count  # footnotes on every page
         assert notes.count(out.source) == layout.page_count
+
+
+def test_html_indentation_is_a_class_not_leading_spaces():
+    from tlf.render.blocks import html_block
+
+    html = html_block(_groups_table(1, 2))
+    assert '<th scope="row" class="align-left">Parameter 0</th>' in html
+    assert '<th scope="row" class="align-left indent-1">Week 0</th>' in html
+    assert "> Week" not in html and "&nbsp;" not in html
+    assert '<th scope="col" class="align-left">Parameter / Visit</th>' in html

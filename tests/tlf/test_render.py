@@ -74,6 +74,10 @@ def test_html_carries_numbers_titles_and_source(rendered):
     assert "Expectations: 12 of 14 passed." in (tlf / "html" / "validation.html").read_text()
     listing = (tlf / "html" / "16-2-listings.html").read_text()
     assert listing.count("<tr>") == 124 + 1  # header row + one per event of the safety population
+    assert '<html xmlns="http://www.w3.org/1999/xhtml" lang="en"' in listing
+    assert '<th scope="col" class="align-left">Subject</th>' in listing
+    # the table's row labels are row headers; visits under the SRI parameter are indented by class
+    assert '<th scope="row" class="align-left">' in page
 
 
 def test_html_makes_no_outbound_request(rendered):
@@ -133,13 +137,53 @@ def chapters(tmp_path_factory, study):
             for g in ("14-2-efficacy", "16-2-listings")]
 
 
-def test_typst_listing_repeats_headers_and_paginates(chapters, tmp_path, study):
-    path = book.render_pdf(chapters[1:], tmp_path / "listing.pdf", book.read_project(), "h", "r", "f", study.data_cutoff, keep_source=True)
+def outline_pages(path) -> dict[str, tuple[int, int]]:
+    """First page (0-based) and number of pages of each bookmark of a PDF: from its bookmark to the next
+    bookmark (or the end)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    marks = []
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                marks.append((item.title, reader.get_destination_page_number(item)))
+
+    walk(reader.outline)
+    ends = [page for _, page in marks[1:]] + [len(reader.pages)]
+    return {title: (page, end - page) for (title, page), end in zip(marks, ends)}
+
+
+def test_pdf_pages_are_the_paginators_and_fonts_at_least_9_pt(chapters, tmp_path, study, adam):
+    from pypdf import PdfReader
+
+    from tlf.page import build_output
+    from tlf.render import layout
+
+    path = book.render_pdf(chapters, tmp_path / "book.pdf", book.read_project(), "h", "r", "f", study.data_cutoff, keep_source=True)
     source = path.with_suffix(".typ").read_text()
-    assert "table.header(repeat: true" in source and "table.footer(repeat: true" in source
-    assert "#page(flipped: true)" in source  # landscape
+    assert "#page(flipped: true)" in source  # landscape listing
     assert "Page #counter(page).display(\"1 of 1\", both: true)" in source
-    assert pdf_pages(path.read_bytes()) >= 4  # 124 two-line rows do not fit on three landscape pages
+    run = RunInfo(adam_dir=Path("unused"), figure_dir=tmp_path, run_id="abc123", study=study, notes=[])
+    pages = outline_pages(path)
+    for label in ("14.2.1", "16.2.7"):
+        out = build_output(load_outputs().get(label), adam, run)
+        planned = layout.plan(out).page_count
+        assert pages[out.heading][1] == planned, label  # Typst set exactly the planned pages
+        assert planned >= 5 or label != "16.2.7"
+    # every page of the listing carries its title and its header row
+    reader = PdfReader(path)
+    start, count = pages["Listing 16.2.7: Adverse Events"]
+    for page in reader.pages[start:start + count]:
+        text = page.extract_text()
+        assert "Listing 16.2.7: Adverse Events" in text and "Severity" in text and "Outcome" in text
+    # the chapter heading of an outputs-only page is in the outline, not alone on a page
+    assert "16.2 Subject Data Listings" not in [p.extract_text().strip() for p in reader.pages]
+    sizes = [float(s) for s in re.findall(r"size: ([0-9.]+)pt", source)]
+    assert sizes and min(sizes) >= 9
 
 
 def test_render_without_adam_is_one_line_error(tmp_path):

@@ -12,6 +12,7 @@ import base64
 from pathlib import Path
 
 from tlf.output import Output
+from tlf.render import layout as lay
 from sap.text import DOCX_LINE_BREAK, html_attribute, html_text, markdown_text, typst_string
 
 _TYPST_ALIGN = {"l": "left", "c": "center", "r": "right"}
@@ -31,7 +32,10 @@ def anchor(out: Output) -> str:
 
 def html_block(out: Output, figure_png: Path | None = None, title: bool = True) -> str:
     """A self-contained HTML section: caption (number, title, population), table or figure (PNG inlined as
-    a data URI, so the page makes no request), footnotes and source."""
+    a data URI, so the page makes no request), footnotes and source. Column widths are the paginator's
+    (`tlf.render.layout`); a first-column cell's indentation is a CSS class (`indent-1`, `indent-2`: leading
+    spaces would collapse), column headers are `th scope="col"` and a table's first cell of each row is its
+    `th scope="row"` (listings keep plain cells: their first column is data, not a row label)."""
     esc = html_text
     parts = [f'<section class="tlf tlf-{out.kind}" id="{anchor(out)}">']
     if title:
@@ -40,16 +44,21 @@ def html_block(out: Output, figure_png: Path | None = None, title: bool = True) 
         parts.append(f'<p class="tlf-population">{esc(out.population_line)}</p>')
     if out.body is not None:
         aligns = out.alignments()
-        widths = out.widths()
+        widths = lay.column_widths(out, lay.geometry(out).body_width)
         total = sum(widths) or 1
         parts.append('<table class="tlf-table"><colgroup>')
         parts += [f'<col style="width:{100 * w / total:.1f}%">' for w in widths]
         parts.append("</colgroup><thead><tr>")
-        parts += [f'<th style="text-align:{_HTML_ALIGN[a]}">{esc(h)}</th>' for h, a in zip(out.headers, aligns)]
+        parts += [f'<th scope="col" class="align-{_HTML_ALIGN[a]}">{esc(h)}</th>' for h, a in zip(out.headers, aligns)]
         parts.append("</tr></thead><tbody>")
+        row_label = out.kind == "table"
         for row in _rows(out):
-            cells = "".join(f'<td style="text-align:{_HTML_ALIGN[a]}">{esc(c)}</td>' for c, a in zip(row, aligns))
-            parts.append(f"<tr>{cells}</tr>")
+            level, first = lay.split_indent(row[0])
+            indent = f" indent-{level}" if level else ""
+            tag = ('th scope="row"', "th") if row_label else ("td", "td")
+            cells = [f'<{tag[0]} class="align-{_HTML_ALIGN[aligns[0]]}{indent}">{esc(first)}</{tag[1]}>']
+            cells += [f'<td class="align-{_HTML_ALIGN[a]}">{esc(c)}</td>' for c, a in zip(row[1:], aligns[1:])]
+            parts.append(f"<tr>{''.join(cells)}</tr>")
         parts.append("</tbody></table>")
     if figure_png is not None:
         data = base64.b64encode(Path(figure_png).read_bytes()).decode()
@@ -64,45 +73,70 @@ def html_block(out: Output, figure_png: Path | None = None, title: bool = True) 
 
 # --------------------------------------------------------------------------------------------- Typst
 
+# Where the chapter heading of a page that holds outputs only goes in the PDF: inside the first output's
+# first page (book.py puts an outline heading here), so that no page holds only a heading.
+TYPST_CHAPTER_SLOT = "// chapter-heading-slot"
+
+
+def _typst_text(text: str, size: float, line: float, weight: str = "regular") -> str:
+    """Typst text in the paginator's font with an exact line pitch: the line box is `line` tall (top and
+    bottom edges around the baseline) and paragraphs have no leading or spacing of their own."""
+    top = round(line * 0.75, 2)
+    return (f"text(font: {typst_string(lay.PDF_FONT)}, size: {size:g}pt, weight: {typst_string(weight)}, "
+            f"top-edge: {top:g}pt, bottom-edge: {-(line - top):g}pt")
+
+
+def _typst_cell(text: str, align: str, indent: int = 0) -> str:
+    body = f"{_typst_text(text, lay.BODY_PT, lay.LINE_PT)}, {typst_string(text)})"
+    if indent:
+        body = f"pad(left: {indent * lay.INDENT_PT:g}pt, {body})"
+    return f"table.cell(align: {_TYPST_ALIGN[align]}, {body})"
+
+
+def _typst_page(layout: lay.Layout, rows: list[lay.PlannedRow], figure_path: Path | None) -> str:
+    """One planned page: titles, the table with its header row and the page's rows, footnotes and source."""
+    out = layout.out
+    parts = []
+    for n, title in enumerate(layout.titles):
+        weight = "bold" if n == 0 else "regular"
+        parts.append(f"align(center, {_typst_text(title, lay.TITLE_PT, lay.TITLE_LINE_PT, weight)}, {typst_string(title)}))")
+    parts.append(f"v({lay.GAP_PT:g}pt)")
+    if layout.widths:
+        aligns = out.alignments()
+        columns = ", ".join(f"{w:.2f}pt" for w in layout.widths)
+        header = ", ".join(_typst_cell(h, "l" if i == 0 else "c") for i, h in enumerate(out.headers))
+        body = ",\n    ".join(", ".join(_typst_cell(c, aligns[i], row.indent if i == 0 else 0) for i, c in enumerate(row.cells))
+                              for row in rows)
+        parts.append(
+            f"table(columns: ({columns},), stroke: none, inset: (x: {lay.CELL_PAD_X:g}pt, y: {lay.CELL_PAD_Y:g}pt),\n"
+            f"    table.hline(stroke: 0.75pt), {header}, table.hline(stroke: 0.5pt),\n    {body}{',' if body else ''}\n"
+            f"    table.hline(stroke: 0.75pt))")
+        parts.append(f"v({lay.GAP_PT:g}pt)")
+    elif figure_path is not None:
+        from tlf.render.rtf import figure_size, png_size
+
+        width, height = figure_size(layout, png_size(Path(figure_path).read_bytes()))
+        parts.append(f"align(center, image({typst_string(str(figure_path))}, width: {width:.1f}pt, height: {height:.1f}pt))")
+        parts.append(f"v({lay.GAP_PT:g}pt)")
+    for note in layout.notes:
+        parts.append(f"block(spacing: 0pt, {_typst_text(note, lay.BODY_PT, lay.LINE_PT)}, {typst_string(note)}))")
+    return "#{\n  set par(leading: 0pt, spacing: 0pt, justify: false)\n  " + "\n  ".join(parts) + "\n}"
+
 
 def typst_block(out: Output, figure_path: Path | None = None, new_page: bool = True) -> str:
-    """Raw Typst for one output, on pages of its own. Tables: number, title, population and column
-    headers sit in `table.header` and footnotes and source in `table.footer`, both repeated on every page a
-    long listing spans. An unnumbered, invisible heading puts the output in the PDF outline."""
+    """Raw Typst for one output: the pages the paginator planned (`tlf.render.layout`), in its font and at
+    its sizes (body, headers, footnotes 9 pt, titles 10 pt), each page complete, a page break between them.
+    An invisible level-2 heading puts the output in the PDF outline (a bookmark per output)."""
+    layout = lay.plan(out)
     outline_entry = f"#place(hide(heading(level: 2, numbering: none, outlined: true, bookmarked: true, {typst_string(out.heading)})))"
-    titles = [f"text(weight: \"bold\", {typst_string(out.heading)})"]
-    if out.population_line:
-        titles.append(typst_string(out.population_line))
-    notes = [typst_string(f) for f in out.all_footnotes] + ([typst_string(out.source)] if out.source else [])
-    if out.body is not None:
-        n = len(out.headers)
-        widths = out.widths()
-        columns = ", ".join(f"{w:g}fr" for w in widths)
-        aligns = ", ".join(_TYPST_ALIGN[a] for a in out.alignments())
-        header_cells = ", ".join(f"text(weight: \"bold\", {typst_string(h)})" for h in out.headers)
-        body_cells = ",\n    ".join(", ".join(typst_string(c) for c in row) for row in _rows(out))
-        title_cells = ", ".join(f"table.cell(colspan: {n}, align: center, {t})" for t in titles)
-        note_cells = ", ".join(f"table.cell(colspan: {n}, align: left, text(size: 7.5pt, {t}))" for t in notes)
-        table = (
-            f"#{{\n  set text(size: {8 if out.kind == 'listing' else 9}pt)\n"
-            f"  table(columns: ({columns},), align: ({aligns},), stroke: none, inset: (x: 4pt, y: 2.5pt),\n"
-            f"    table.header(repeat: true, {title_cells}, table.hline(stroke: 0.8pt), {header_cells}, table.hline(stroke: 0.5pt)),\n"
-            f"    {body_cells}{',' if body_cells else ''}\n"
-            f"    table.footer(repeat: true, table.hline(stroke: 0.8pt){', ' + note_cells if note_cells else ''}),\n"
-            f"  )\n}}"
-        )
-        content = table
-    else:
-        parts = [f"align(center, {t})" for t in titles]
-        if figure_path is not None:
-            parts.append(f'align(center, image({typst_string(str(figure_path))}, width: 100%))')
-        parts += [f"block(spacing: 0.5em, text(size: 7.5pt, {t}))" for t in notes]
-        content = "#block(breakable: false)[\n  #" + "\n  #".join(parts) + "\n]"
+    pages = [_typst_page(layout, rows, figure_path) for rows in layout.pages]
+    content = "\n#pagebreak()\n".join(pages)
+    opening = [TYPST_CHAPTER_SLOT, outline_entry]
     if out.landscape:
         # a landscape output is its own page run: the outline entry goes inside it (else a blank page)
-        return "#page(flipped: true)[\n" + outline_entry + "\n" + content + "\n]"
+        return "\n".join(["#page(flipped: true)[", *opening, content, "]"])
     # a portrait output starts on a fresh page (unless the page is still empty) and ends its page
-    return "\n".join((["#pagebreak(weak: true)"] if new_page else []) + [outline_entry, content, "#pagebreak(weak: true)"])
+    return "\n".join(["#pagebreak(weak: true)", *opening, content, "#pagebreak(weak: true)"])
 
 
 # ------------------------------------------------------------------------------------ Markdown (DOCX)
@@ -140,12 +174,15 @@ def docx_markdown(out: Output, figure_path: Path | None = None, title: bool = Tr
     return "\n\n".join(parts)
 
 
+OUTPUT_BLOCK_OPEN = '::: {.content-hidden when-format="typst"}'  # the first line of every output's block
+
+
 def markdown_block(out: Output, figure_png: Path | None = None, new_page: bool = True) -> str:
     """The whole output as Markdown for a page: a heading (for the HTML and DOCX table of contents; the
     Typst block carries its own), then one rendition per format. `new_page=False` lets the first output of
     a page follow the page heading in the PDF."""
     return "\n\n".join([
-        f'::: {{.content-hidden when-format="typst"}}\n## {markdown_text(out.heading)} {{#{anchor(out)}-h .unnumbered}}\n:::',
+        f'{OUTPUT_BLOCK_OPEN}\n## {markdown_text(out.heading)} {{#{anchor(out)}-h .unnumbered}}\n:::',
         "```{=html}\n" + html_block(out, figure_png, title=False) + "\n```",
         "```{=typst}\n" + typst_block(out, figure_png, new_page) + "\n```",
         '::: {.content-visible when-format="docx"}\n' + docx_markdown(out, figure_png, title=False) + "\n:::",

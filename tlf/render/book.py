@@ -37,6 +37,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from sap.errors import Problem, SapError
+from sap.text import typst_string
+from tlf.render import layout
+from tlf.render.blocks import OUTPUT_BLOCK_OPEN, TYPST_CHAPTER_SLOT
 
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent.parent
@@ -239,7 +242,7 @@ def render_html(chapters: list[Chapter], folder: Path, book_title: str) -> list[
         path = folder / f"{chapter.name}.html"
         _pandoc(f"# {chapter.title}\n\n{chapter.markdown}", "html5",
                 ["--standalone", "--embed-resources", "--css", str(CSS), "--toc", "--toc-depth=2",
-                 "--include-before-body", str(nav), "--metadata", f"pagetitle={book_title}: {chapter.title}",
+                 "--include-before-body", str(nav), "--metadata", f"pagetitle={book_title}: {chapter.title}", "--metadata", "lang=en",
                  "--html-q-tags"], outputfile=str(path))
         nav.unlink()
         paths.append(path)
@@ -248,6 +251,21 @@ def render_html(chapters: list[Chapter], folder: Path, book_title: str) -> list[
 
 def book_markdown(chapters: list[Chapter]) -> str:
     return "\n\n".join(f"# {c.title}\n\n{c.markdown}" for c in chapters)
+
+
+def typst_book_markdown(chapters: list[Chapter]) -> str:
+    """The book's Markdown for the PDF. A chapter that holds outputs only (a `tlf/pages` page) has no
+    heading of its own in the flow: its heading goes, invisible, into the first output's first page (the
+    outline, the bookmarks and the running header show it), so no page holds only a heading and the
+    output's first page keeps the room the paginator planned."""
+    parts = []
+    for c in chapters:
+        if c.markdown.lstrip().startswith(OUTPUT_BLOCK_OPEN) and TYPST_CHAPTER_SLOT in c.markdown:
+            heading = f"#place(hide(heading(level: 1, numbering: none, supplement: [Outputs], {typst_string(c.title)})))"
+            parts.append(c.markdown.replace(TYPST_CHAPTER_SLOT, heading, 1))
+        else:
+            parts.append(f"# {c.title}\n\n{c.markdown}")
+    return "\n\n".join(parts)
 
 
 def render_docx(chapters: list[Chapter], path: Path, book_title: str, stamp: dt.date, figure_dir: Path | None = None) -> Path:
@@ -263,7 +281,7 @@ def render_pdf(chapters: list[Chapter], path: Path, project: Project, header_lef
                stamp: dt.date, keep_source: bool = False) -> Path:
     """Pandoc -> Typst markup -> PDF with the typst package. The Typst source names figure files by absolute
     path, so it is removed after compiling unless `keep_source` (tests and debugging read it)."""
-    source = _pandoc(book_markdown(chapters), "typst", [
+    source = _pandoc(typst_book_markdown(chapters), "typst", [
         "--standalone", "--template", str(TYPST_TEMPLATE),
         "--metadata", f"title={project.title}", "--metadata", f"pagetitle={project.title}",
         "--variable", f"subtitle={project.subtitle}", "--variable", f"header-left={header_left}",
@@ -273,7 +291,7 @@ def render_pdf(chapters: list[Chapter], path: Path, project: Project, header_lef
     typ.write_text(source, encoding="utf-8")
     stamp_time = dt.datetime.combine(stamp, dt.time(), dt.timezone.utc)
     try:
-        typst.compile(str(typ), output=str(path), root="/", ignore_system_fonts=True, font_paths=[str(CJK_FONT_DIR)],
+        typst.compile(str(typ), output=str(path), root="/", ignore_system_fonts=True, font_paths=[str(layout.font_dir()), str(CJK_FONT_DIR)],
                       timestamp=int(stamp_time.timestamp()))
     except Exception as exc:  # typst raises its own error type with the Typst diagnostics
         raise SapError(Problem(str(typ), f"Typst could not compile the book: {str(exc).splitlines()[0]}")) from None

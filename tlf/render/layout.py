@@ -44,6 +44,7 @@ SAFETY_PT = 2 * LINE_PT  # room a word processor may use beyond the plan (rule w
 BOLD_FACTOR = 1.2  # the widest Liberation Sans Bold glyphs are up to ~20% wider than regular (titles only)
 CONTINUED = " (continued)"
 FONT_NAME = "Arial"  # named in RTF and DOCX; Liberation Sans (same metrics) is what LibreOffice substitutes
+PDF_FONT = "Liberation Sans"  # the PDF's tables: the measured font file itself (`font_dir()` for Typst)
 
 
 @dataclass(frozen=True)
@@ -74,14 +75,20 @@ def geometry(out: Output) -> Geometry:
 # ------------------------------------------------------------------------------------------ metrics
 
 
+def font_dir() -> Path:
+    """The folder of the Liberation Sans file that the plan measures with (rtflite ships it)."""
+    import rtflite.fonts
+
+    return Path(rtflite.fonts.__file__).parent / "liberation"
+
+
 @functools.cache
 def _metrics() -> tuple[dict[int, int], int, int]:
     """Advance widths of Liberation Sans Regular by code point, the font's units per em and the width of
     its space."""
-    import rtflite.fonts
     from fontTools.ttLib import TTFont
 
-    path = Path(rtflite.fonts.__file__).parent / "liberation" / "LiberationSans-Regular.ttf"
+    path = font_dir() / "LiberationSans-Regular.ttf"
     font = TTFont(str(path), lazy=True)
     advances = font["hmtx"].metrics
     widths = {code: advances[glyph][0] for code, glyph in font.getBestCmap().items()}

@@ -94,7 +94,7 @@ def _page(layout: Layout, rows: list[PlannedRow], first: bool, figure_png: Path 
     return "\n".join(parts)
 
 
-def _png_size(data: bytes) -> tuple[int, int]:
+def png_size(data: bytes) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
@@ -112,7 +112,7 @@ def figure_size(layout: Layout, png_size: tuple[int, int]) -> tuple[float, float
 
 def _picture(layout: Layout, png: Path) -> str:
     data = png.read_bytes()
-    px = _png_size(data)
+    px = png_size(data)
     width, height = figure_size(layout, px)
     picture = (f"{{\\pict\\pngblip\\picw{px[0]}\\pich{px[1]}\\picwgoal{twips(width)}\\pichgoal{twips(height)}\n"
                + "\n".join(data[i:i + 64].hex() for i in range(0, len(data), 64)) + "}")

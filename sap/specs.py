@@ -285,6 +285,29 @@ class Queries(_Strict):
     customised_queries: list[CustomisedQuery]
 
 
+class ArmCondition(_Strict):
+    dataset: str
+    variable: str
+    comparator: Literal["EQ", "NE", "LT", "LE", "GT", "GE", "IN", "NOTIN"]
+    value: str
+
+
+class ArmDisplay(_Strict):
+    reason: str  # ARM AnalysisReason (SPECIFIED IN SAP, ...)
+    purpose: str  # ARM AnalysisPurpose (PRIMARY OUTCOME MEASURE, ...)
+    documentation: str = Field(min_length=1)
+    conditions: list[ArmCondition] = []  # shared by every result of the display, implicit in the ARS
+
+
+class Arm(_Strict):
+    """`specs/arm.yaml`: what the Analysis Results Metadata of the ADaM define.xml needs beyond the ARS
+    ReportingEvent: each display's SAP reference, reason and purpose; the records of a non-variable grouping."""
+
+    displays: dict[str, ArmDisplay] = Field(min_length=1)
+    groupings: dict[str, dict[str, list[ArmCondition]]]
+    programming_context: str
+
+
 def plan_problems(path: Path, exc: ValidationError) -> list[Problem]:
     """One line per problem of a plan file, naming the file and the key path (`sledai_2k.items.3.weight`). A
     misspelt key is one line ("unknown key 'wieght' (misspelt? expected: weight)"), not an unknown key plus
@@ -342,6 +365,11 @@ def load_lab_tests() -> dict:
 def load_queries() -> list[dict]:
     """The customised MedDRA queries of `specs/queries.yaml`, validated by `Queries`, as a copy."""
     return copy.deepcopy(_plan_data("queries.yaml", Queries))["customised_queries"]
+
+
+def load_arm() -> dict:
+    """`specs/arm.yaml` (Analysis Results Metadata beyond the ARS JSON), validated by `Arm`, as a copy."""
+    return copy.deepcopy(_plan_data("arm.yaml", Arm))
 
 
 def _validation_problems(path: Path, exc: ValidationError) -> list[Problem]:

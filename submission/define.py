@@ -12,6 +12,8 @@ specs under `sap/specs/` and the data (text lengths and the value-level test cod
 - MethodDefs from the derivation texts of derived variables; CommentDefs for the derivation texts of the
   assigned/protocol variables.
 - Standards: SDTMIG 3.4 or ADaMIG 1.3 and the CDISC CT package date (sap/study.yaml trial_summary.standards).
+- ADaM: the Analysis Results Metadata (ARM 1.0) of the primary and key secondary outputs (`submission.arm`),
+  checked against the ARM 1.0 schema that defineutils ships.
 
 A value the specs lack (a collected variable's source form, a derivation) is a SpecError naming the variable.
 """
@@ -22,6 +24,7 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+from odmlib.arm_1_0 import model as ARM
 from odmlib.define_2_1 import model as DEF
 
 import sap
@@ -235,8 +238,13 @@ class DefineBuilder:
 
     # ---- document
 
-    def build(self, datasets: dict[str, tuple[DatasetSpec, pd.DataFrame]], documents: dict[str, str]) -> DEF.ODM:
-        """The ODM document; `documents` maps leaf ids (LF.acrf, LF.csdrg, LF.adrg) to file names."""
+    def build(self, datasets: dict[str, tuple[DatasetSpec, pd.DataFrame]], documents: dict[str, str],
+              analysis_results=None) -> DEF.ODM:
+        """The ODM document; `documents` maps leaf ids (LF.acrf, LF.csdrg, LF.adrg) to file names;
+        `analysis_results` (submission.arm.AnalysisResults, ADaM only): the ARM 1.0 displays, their
+        WhereClauseDefs and program leaves, written with odmlib's ARM model (the Define-XML 2.1 model
+        extended by arm:AnalysisResultDisplays)."""
+        model = ARM if analysis_results is not None else DEF
         groups = [self.item_group(spec, df) for spec, df in datasets.values()]
         if self.problems:
             raise SpecError(list(dict.fromkeys(self.problems)))
@@ -245,7 +253,7 @@ class DefineBuilder:
             codelists.append(DEF.CodeList(OID="CL.MEDDRA", Name="MedDRA", DataType="text", ExternalCodeList=DEF.ExternalCodeList(
                 Dictionary="MEDDRA", Version=self.study.trial_summary.standards.meddra)))
         study = self.study.study
-        mdv = DEF.MetaDataVersion(OID=f"MDV.{study.studyid}.{self.standard}", Name=f"{study.studyid} {self.standard}",
+        mdv = model.MetaDataVersion(OID=f"MDV.{study.studyid}.{self.standard}", Name=f"{study.studyid} {self.standard}",
                                   Description=f"{self.standard} datasets of {study.studyid}", DefineVersion="2.1.0")
         mdv.Standards = DEF.Standards(Standard=self.standards)
         if "LF.acrf" in documents:
@@ -254,18 +262,21 @@ class DefineBuilder:
         if guides:
             mdv.SupplementalDoc = DEF.SupplementalDoc(DocumentRef=[DEF.DocumentRef(leafID=leaf) for leaf in guides])
         mdv.ValueListDef = self.value_lists
-        mdv.WhereClauseDef = self.where_clauses
+        mdv.WhereClauseDef = self.where_clauses + (analysis_results.where_clauses if analysis_results else [])
         mdv.ItemGroupDef = groups
         mdv.ItemDef = self.item_defs
         mdv.CodeList = codelists
         mdv.MethodDef = list(self.methods.values())
         mdv.CommentDef = list(self.comments.values())
-        mdv.leaf = [DEF.leaf(ID=leaf, href=href, title=DEF.title(_content=href)) for leaf, href in documents.items()]
+        leaves = {**documents, **(analysis_results.leaves if analysis_results else {})}
+        mdv.leaf = [DEF.leaf(ID=leaf, href=href, title=DEF.title(_content=href)) for leaf, href in leaves.items()]
+        if analysis_results is not None:
+            mdv.AnalysisResultDisplays = analysis_results.displays
         when = f"{self.stamp.isoformat()}T00:00:00"
-        return DEF.ODM(FileOID=f"{study.studyid}.{self.standard}.define", FileType="Snapshot", CreationDateTime=when,
+        return model.ODM(FileOID=f"{study.studyid}.{self.standard}.define", FileType="Snapshot", CreationDateTime=when,
                        AsOfDateTime=when, ODMVersion="1.3.2", Originator=study.sponsor, SourceSystem="il2-sle-sap",
                        SourceSystemVersion=sap.__version__, Context="Submission",
-                       Study=DEF.Study(OID=study.studyid, GlobalVariables=DEF.GlobalVariables(
+                       Study=model.Study(OID=study.studyid, GlobalVariables=DEF.GlobalVariables(
                            StudyName=DEF.StudyName(_content=study.studyid), StudyDescription=DEF.StudyDescription(_content=study.title),
                            ProtocolName=DEF.ProtocolName(_content=study.nct)), MetaDataVersion=mdv))
 
@@ -295,18 +306,22 @@ def stylesheet_path() -> Path:
     return Path(defineutils.__file__).resolve().parent / "definehtml" / STYLESHEET
 
 
-def schema_path() -> Path:
-    """The Define-XML 2.1 XML schema shipped by defineutils."""
+def schema_path(arm: bool = False) -> Path:
+    """The Define-XML 2.1 XML schema shipped by defineutils; with `arm`, the ARM 1.0 schema (arm1-0-0.xsd,
+    also shipped by defineutils), which is Define-XML 2.1 with MetaDataVersion extended by
+    arm:AnalysisResultDisplays."""
     import defineutils
 
-    return Path(defineutils.__file__).resolve().parent / "validate" / "schema" / "cdisc-define-2.1" / "define2-1-0.xsd"
+    schemas = Path(defineutils.__file__).resolve().parent / "validate" / "schema"
+    return schemas / "cdisc-arm-1.0" / "arm1-0-0.xsd" if arm else schemas / "cdisc-define-2.1" / "define2-1-0.xsd"
 
 
-def schema_errors(path: Path) -> list[str]:
-    """Violations of the Define-XML 2.1 schema (xmlschema, offline); empty when valid."""
+def schema_errors(path: Path, arm: bool = False) -> list[str]:
+    """Violations of the Define-XML 2.1 schema, or of the ARM 1.0 schema with `arm` (xmlschema, offline);
+    empty when valid."""
     import xmlschema
 
-    return [str(e).splitlines()[0] for e in xmlschema.XMLSchema(str(schema_path())).iter_errors(str(path))]
+    return [str(e).splitlines()[0] for e in xmlschema.XMLSchema(str(schema_path(arm))).iter_errors(str(path))]
 
 
 def render_html(define: Path, html: Path) -> Path:

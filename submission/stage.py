@@ -11,7 +11,9 @@ from pathlib import Path
 from sap.datasets import read_parquet
 from sap.errors import Problem, SapError
 from sap.specs import load_spec
+from tlf.catalog import load_outputs
 from submission.acrf import write_acrf
+from submission.arm import build_analysis_results, read_reporting_event
 from submission.datasetjson import write_dataset_json
 from submission.define import DefineBuilder, render_html, stylesheet_path, write_define
 from submission.guides import render_guides
@@ -41,7 +43,13 @@ def _datasets(source: Path, target: Path, standard: str, ctx, non_ascii: list[di
         spec = load_spec(name)
         write_dataset_json(df, spec, target, study.studyid, study.sponsor, ctx.stamp, mdv_oid(study.studyid, standard))
         datasets[name] = (spec, df)
-    odm = DefineBuilder(standard, ctx.study, ctx.stamp).build(datasets, DOCUMENTS[standard])
+    analysis_results = None
+    if standard == "ADaM":
+        # ARM from the ARS ReportingEvent of the render stage: one source for both
+        programs = {o.number: o.builder for o in load_outputs().outputs if o.builder}
+        analysis_results = build_analysis_results(read_reporting_event(ctx.out), {n: set(df.columns) for n, (_, df) in datasets.items()},
+                                                  programs, ctx.study.primary_visit.visit)
+    odm = DefineBuilder(standard, ctx.study, ctx.stamp).build(datasets, DOCUMENTS[standard], analysis_results)
     define = write_define(odm, target / "define.xml")
     shutil.copyfile(stylesheet_path(), target / stylesheet_path().name)
     render_html(define, html)

@@ -5,6 +5,7 @@ files and the forms contract, not taken from the package's own output."""
 
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -22,10 +23,25 @@ from submission.ectd import copy_datasets, non_ascii_values
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
 
 
+def write_ars(run: Path, adam: dict, study) -> Path:
+    """The ARS ReportingEvent of the primary and key secondary outputs into `run/tlf/ard/ars.json`, as the
+    render stage writes it (the ADaM define.xml's ARM is built from it), without rendering everything."""
+    from tlf.ars import ARS_OUTPUTS, reporting_event
+    from tlf.catalog import load_outputs
+
+    catalogue = load_outputs()
+    outputs = [catalogue.get(n).builder_function()(adam, catalogue.get(n), study) for n in ARS_OUTPUTS]
+    path = run / "tlf" / "ard" / "ars.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(reporting_event(outputs, study)), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
-def submission(twin_run):
+def submission(twin_run, twin_adam, study):
     from sap.pipeline import make_context, run_stage
 
+    write_ars(twin_run, twin_adam, study)
     ctx = make_context(out=twin_run, log=lambda line: None)
     run_stage(ctx, "submit")
     return twin_run / "submission"
@@ -71,7 +87,8 @@ def test_checksums_cover_every_file(submission):
 @pytest.mark.parametrize("folder", ["tabulations/sdtm", "analysis/adam/datasets"])
 def test_define_valid_against_the_define_21_schema_and_renders(study_root, folder, tmp_path):
     define = study_root / folder / "define.xml"
-    assert schema_errors(define) == []
+    # the ADaM define carries ARM 1.0: its schema (defineutils' arm1-0-0.xsd) is Define-XML 2.1 + arm:
+    assert schema_errors(define, arm="adam" in folder) == []
     html = render_html(define, tmp_path / "define.html").read_text(encoding="utf-8")
     assert "Define-XML version: 2.1.0" in html or "2.1.0" in html
     groups = _define(define).findall(".//odm:ItemGroupDef", NS)
@@ -220,3 +237,129 @@ def test_reviewer_guides_are_pdfs_with_the_conformance_answers(study_root):
     assert "CORE-000701 / FB2201" in core and "explained" in core
     table = datasets("SDTM")
     assert "| ts.xpt | Trial Summary |" in table
+
+
+# ---- Analysis Results Metadata (ARM 1.0) of the ADaM define.xml
+
+ARM_NS = {**NS, "arm": "http://www.cdisc.org/ns/arm/v1.0"}
+
+
+@pytest.fixture(scope="module")
+def adam_define(study_root):
+    return _define(study_root / "analysis" / "adam" / "datasets" / "define.xml")
+
+
+def _selection(define, where_oid: str) -> dict[str, list[str]]:
+    """A WhereClauseDef as {ItemOID: values} (every RangeCheck here is EQ)."""
+    clause = define.find(f".//def:WhereClauseDef[@OID='{where_oid}']", ARM_NS)
+    assert clause is not None, where_oid
+    checks = clause.findall("odm:RangeCheck", ARM_NS)
+    assert {c.get("Comparator") for c in checks} == {"EQ"}
+    return {c.get("{http://www.cdisc.org/ns/def/v2.1}ItemOID"): [v.text for v in c.findall("odm:CheckValue", ARM_NS)] for c in checks}
+
+
+def _results(define, number: str) -> list:
+    display = define.find(f".//arm:ResultDisplay[@OID='RD.{number}']", ARM_NS)
+    assert display is not None, number
+    return display.findall("arm:AnalysisResult", ARM_NS)
+
+
+def test_arm_displays_are_the_primary_and_key_secondary_outputs(adam_define):
+    displays = adam_define.findall(".//arm:AnalysisResultDisplays/arm:ResultDisplay", ARM_NS)
+    assert [d.get("Name") for d in displays] == ["Table 14.2.1", "Table 14.2.2", "Table 14.2.8"]
+    # every reference of the ARM resolves inside the define: item groups, items, where clauses, leaves
+    groups = {g.get("OID") for g in adam_define.findall(".//odm:ItemGroupDef", ARM_NS)}
+    items = {i.get("OID") for i in adam_define.findall(".//odm:ItemDef", ARM_NS)}
+    leaves = {leaf.get("ID") for leaf in adam_define.findall(".//def:leaf", ARM_NS)}
+    for result in adam_define.findall(".//arm:AnalysisResult", ARM_NS):
+        assert result.get("ParameterOID") in items
+        assert result.get("AnalysisReason") == "SPECIFIED IN SAP"
+        for dataset in result.findall(".//arm:AnalysisDataset", ARM_NS):
+            assert dataset.get("ItemGroupOID") in groups
+            for ref in dataset.findall("def:WhereClauseRef", ARM_NS):
+                assert set(_selection(adam_define, ref.get("WhereClauseOID"))) <= items
+        for variable in result.findall(".//arm:AnalysisVariable", ARM_NS):
+            assert variable.get("ItemOID") in items
+        for ref in result.findall(".//def:DocumentRef", ARM_NS):
+            assert ref.get("leafID") in leaves
+        assert result.find("arm:Documentation/odm:Description/odm:TranslatedText", ARM_NS).text.strip()
+        assert result.find("arm:ProgrammingCode/arm:Code", ARM_NS).text.strip()
+    purposes = [r.get("AnalysisPurpose") for n in ("14.2.1", "14.2.2", "14.2.8") for r in _results(adam_define, n)[:1]]
+    assert purposes == ["PRIMARY OUTCOME MEASURE", "SECONDARY OUTCOME MEASURE", "SECONDARY OUTCOME MEASURE"]
+
+
+def test_arm_program_leaves_point_to_shipped_programs(adam_define, study_root):
+    datasets = study_root / "analysis" / "adam" / "datasets"
+    hrefs = [leaf.get("{http://www.w3.org/1999/xlink}href") for leaf in adam_define.findall(".//def:leaf", ARM_NS) if leaf.get("ID").startswith("LF.PGM.")]
+    assert hrefs == ["../programs/tlf/efficacy.py", "../programs/tlf/efficacy_tables.py"]
+    for href in hrefs:
+        assert (datasets / href).resolve().is_file(), href
+
+
+def test_arm_primary_result_selects_the_primary_records(adam_define, twin_adam, study):
+    """14.2.1: the responder rate (AVALC) and the count of imputed non-responders (DTYPE, SAP 6.2), each of
+    parameter SRI4 at the plan's primary visit in the FAS; the where clause applied to ADRS gives the 40 FAS
+    subjects and 35 responders (README, SAP 8.1)."""
+    results = _results(adam_define, "14.2.1")
+    variables = {r.find(".//arm:AnalysisVariable", ARM_NS).get("ItemOID"): r for r in results}
+    assert sorted(variables) == ["IT.ADRS.AVALC", "IT.ADRS.DTYPE"] and len(results) == 2
+    result = variables["IT.ADRS.AVALC"]
+    assert result.get("ParameterOID") == "IT.ADRS.PARAMCD"
+    (dataset,) = result.findall(".//arm:AnalysisDataset", ARM_NS)
+    assert dataset.get("ItemGroupOID") == "IG.ADRS"
+    selection = _selection(adam_define, dataset.find("def:WhereClauseRef", ARM_NS).get("WhereClauseOID"))
+    assert selection == {"IT.ADRS.FASFL": ["Y"], "IT.ADRS.PARAMCD": ["SRI4"], "IT.ADRS.AVISIT": [study.primary_visit.visit]}
+    adrs = twin_adam["ADRS"]
+    rows = adrs
+    for oid, values in selection.items():
+        rows = rows[rows[oid.split(".")[-1]].isin(values)]
+    assert len(rows) == rows["USUBJID"].nunique() == 40
+    assert int(rows["AVALC"].eq("Y").sum()) == 35
+
+
+def test_arm_secondary_results_cover_every_threshold_and_visit(adam_define, study):
+    """14.2.2: SRI-4 to SRI-8 at every post-baseline visit, one result each; 14.2.8: the sensitivity
+    analyses, observed cases restricted by ANL02FL and completers by ADSL.COMPLFL."""
+    results = _results(adam_define, "14.2.2")
+    post_baseline = [v.visit for v in study.visits[1:]]
+    expected = {(f"SRI{k}", visit) for k in study.endpoints.sri_thresholds for visit in post_baseline}
+    found = set()
+    for result in results:
+        ref = result.find(".//arm:AnalysisDataset/def:WhereClauseRef", ARM_NS).get("WhereClauseOID")
+        selection = _selection(adam_define, ref)
+        found.add((selection["IT.ADRS.PARAMCD"][0], selection["IT.ADRS.AVISIT"][0]))
+    assert len(results) == len(expected) and found == expected
+    sensitivity = _results(adam_define, "14.2.8")
+    by_text = {r.find("odm:Description/odm:TranslatedText", ARM_NS).text: r for r in sensitivity}
+    observed = [r for t, r in by_text.items() if "ANL02FL" in t]
+    completers = [r for r in sensitivity if r.find(".//arm:AnalysisDataset[@ItemGroupOID='IG.ADSL']", ARM_NS) is not None]
+    assert len(observed) == 1 and len(completers) == 1
+    adsl = completers[0].find(".//arm:AnalysisDataset[@ItemGroupOID='IG.ADSL']/def:WhereClauseRef", ARM_NS).get("WhereClauseOID")
+    assert _selection(adam_define, adsl) == {"IT.ADSL.COMPLFL": ["Y"]}
+    for result in sensitivity:  # every sensitivity analysis is of the primary visit
+        ref = result.find(".//arm:AnalysisDataset[@ItemGroupOID='IG.ADRS']/def:WhereClauseRef", ARM_NS).get("WhereClauseOID")
+        assert _selection(adam_define, ref)["IT.ADRS.AVISIT"] == [study.primary_visit.visit]
+    # primary, observed, completers, SRI-5..8 and SLEDAI-only (tlf 14.2.8 analyses)
+    assert len(sensitivity) == 3 + len(study.endpoints.sri_thresholds) - 1 + 1
+
+
+def test_arm_rendered_in_the_define_html(study_root, tmp_path):
+    html = render_html(study_root / "analysis" / "adam" / "datasets" / "define.xml", tmp_path / "adam.html").read_text(encoding="utf-8")
+    assert "Analysis Results Metadata" in html
+    assert "SRI-4 Response at the Primary Visit (Primary Endpoint)" in html
+    assert "tlf.efficacy.sri_primary_table" in html
+
+
+def test_arm_grouping_without_a_definition_is_an_error_naming_it(twin_run, twin_adam):
+    from submission.arm import build_analysis_results, read_reporting_event
+
+    event = read_reporting_event(twin_run)
+    for grouping in event["analysisGroupings"]:
+        if grouping["groupingVariable"] == "ANALYSIS":
+            grouping["groups"][0]["name"] = "PER PROTOCOL"
+    variables = {name: set(df.columns) for name, df in twin_adam.items()}
+    programs = {"14.2.1": "tlf.efficacy:sri_primary_table", "14.2.2": "tlf.efficacy_tables:sri_by_visit_table",
+                "14.2.8": "tlf.efficacy_tables:sensitivity_table"}
+    with pytest.raises(SpecError) as err:
+        build_analysis_results(event, variables, programs, "WEEK 10")
+    assert "groupings.ANALYSIS" in str(err.value) and "PER PROTOCOL" in str(err.value)

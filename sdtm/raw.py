@@ -214,11 +214,22 @@ def _header(source: Path | io.StringIO) -> list[str]:
     return [str(c).strip() for c in first]
 
 
+def _field_counts(source: Path | io.StringIO) -> np.ndarray:
+    """Fields per record after the header, blank lines skipped as the parser skips them. The parser fills a
+    record cut short with blanks, indistinguishable from fields left empty, so records are counted here."""
+    if isinstance(source, Path):
+        with source.open(encoding="utf-8-sig", newline="") as handle:
+            counts = [len(record) for record in csv.reader(handle) if record]
+    else:
+        counts = [len(record) for record in csv.reader(io.StringIO(source.getvalue())) if record]
+    return np.asarray(counts[1:], dtype="int64")
+
+
 def _read_text_frame(path: Path, form: RawForm, problems: list[Problem]) -> pd.DataFrame | None:
     """The CSV as stripped text with NaN for blanks and a ROW column; None (with problems) if unusable.
     Rules: the file exists and is not empty; UTF-8 (one line per cell holding another encoding's bytes);
-    comma-separated, with every column of the contract once and no other; no record with more fields than
-    the header; no control character in any cell; line feeds and tabs only inside free text."""
+    comma-separated, with every column of the contract once and no other; no record with more or fewer
+    fields than the header; no control character in any cell; line feeds and tabs only inside free text."""
     name = path.name
     if not path.is_file():
         problems.append(Problem(name, f"file not found in {path.parent}"))
@@ -272,6 +283,14 @@ def _read_text_frame(path: Path, form: RawForm, problems: list[Problem]) -> pd.D
         message = (f"more fields than the header's {len(header)} (a value holding a comma, such as a decimal "
                    "comma, must be quoted)")
         problems += _row_problems(name, df, extra, _EXTRA, message, variable="fields beyond the header")
+        return None
+    counts = _field_counts(source)
+    if len(counts) == len(df) and (counts < len(header)).any():
+        short = pd.Series(counts < len(header), index=df.index)
+        values = pd.Series([f"{n} fields" for n in counts], index=df.index)
+        message = (f"fewer fields than the header's {len(header)} (the record is cut short; a line break inside "
+                   "a value must be quoted)")
+        problems += _row_problems(name, df, short, _EXTRA, message, values=values, variable="fields of the record")
         return None
     out = {c: df[c].str.strip() for c in form.columns}
     out = {c: s.where(s.ne(""), np.nan) for c, s in out.items()}

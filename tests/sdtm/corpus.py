@@ -273,13 +273,13 @@ def unbalanced_quote(folder: Path) -> Rejected:
                      "(a field holding a comma must be quoted)"])
 
 
-@kind("format", "a stray quote shifts values: each shifted value is named")
+@kind("format", "a stray quote swallows the next field: the record is one field short")
 def stray_quote(folder: Path) -> Rejected:
     data = (folder / "disposition.csv").read_bytes()
+    width = len(data.split(b"\n", 1)[0].split(b","))
     (folder / "disposition.csv").write_bytes(data.replace(b'"Completed",', b'"Completed,', 1))
-    date = cell(folder, "disposition.csv", 1, "STATUS").split(",")[1]  # the date, swallowed into STATUS
-    return Rejected([f"disposition.csv, row 1, STATUS: value not allowed (allowed: Completed, Discontinued) (value 'Completed,{date}')",
-                     "disposition.csv, row 1, DISPOSITION_DATE: required value is blank"])
+    return Rejected([f"disposition.csv, row 1, fields of the record: fewer fields than the header's {width} (the record "
+                     f"is cut short; a line break inside a value must be quoted) (value '{width - 1} fields')"])
 
 
 @kind("format", "no record has more fields than the header")
@@ -291,6 +291,30 @@ def unquoted_decimal_comma(folder: Path) -> Rejected:
     (folder / "enrolment.csv").write_text("\n".join(lines))
     return Rejected([f"enrolment.csv, row 3, fields beyond the header: more fields than the header's 20 (a value "
                      f"holding a comma, such as a decimal comma, must be quoted) (value '{last}')"])
+
+
+@kind("format", "no record has fewer fields than the header")
+def short_record(folder: Path) -> Rejected:
+    lines = (folder / "enrolment.csv").read_text().split("\n")
+    width = len(lines[0].split(","))
+    lines[3] = lines[3].rsplit(",", 1)[0]  # the last field (METHOTREXATE) cut off: the parser would fill a blank
+    (folder / "enrolment.csv").write_text("\n".join(lines))
+    return Rejected([f"enrolment.csv, row 3, fields of the record: fewer fields than the header's {width} (the record "
+                     f"is cut short; a line break inside a value must be quoted) (value '{width - 1} fields')"])
+
+
+@kind("format", "a line break inside a value is quoted")
+def unquoted_newline_in_term(folder: Path) -> Rejected:
+    lines = (folder / "adverse_events.csv").read_text().split("\n")
+    header = lines[0].split(",")
+    width, term = len(header), header.index('"AE_TERM"')
+    fields = lines[1].split('","')  # the twin quotes every field and its terms hold no '","'
+    fields[term] = 'headache"\nbehind the eyes"'  # an unquoted line break: one record becomes two
+    lines[1] = '","'.join(fields)
+    (folder / "adverse_events.csv").write_text("\n".join(lines))
+    message = f"fewer fields than the header's {width} (the record is cut short; a line break inside a value must be quoted)"
+    return Rejected([f"adverse_events.csv, row 1, fields of the record: {message} (value '{term + 1} fields')",
+                     f"adverse_events.csv, row 2, fields of the record: {message} (value '{width - term} fields')"])
 
 
 @kind("format", "blank lines at the end are not records")

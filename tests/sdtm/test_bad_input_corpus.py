@@ -43,6 +43,25 @@ def test_corpus_has_every_kind_the_issue_lists():
     assert {type(k.mutate).__name__ for k in KINDS} == {"function"}
 
 
+def test_readme_lists_every_kind_with_its_outcome_and_rule():
+    """The README's bad-input section is the user's list: one row per kind, outcome and rule as the corpus
+    states them, and the counts in its lead sentence."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Bad input: the corpus", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("`")[1]: line for line in section.splitlines() if line.startswith("| `")}
+    assert sorted(rows) == sorted(BY_NAME)
+    outcomes = {k.name: k.mutate.__annotations__["return"] for k in KINDS}  # "Rejected" or "Mapped"
+    for name, line in rows.items():
+        kind = BY_NAME[name]
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        assert cells[0] == f"`{name}` ({kind.group})", line
+        assert cells[1].startswith("rejected, exit 1:" if outcomes[name] == "Rejected" else "mapped:"), line
+        assert cells[2].replace("\\|", "|") == kind.rule, line
+    rejected = sum(1 for o in outcomes.values() if o == "Rejected")
+    assert f"makes {len(KINDS)} malformed extracts" in section
+    assert f"The kinds, {rejected} rejected and {len(KINDS) - rejected} mapped:" in section
+
+
 def _run_sdtm(raw: Path, out: Path):
     return CliRunner().invoke(main, ["sdtm", "--raw", str(raw), "--out", str(out)])
 

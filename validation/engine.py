@@ -137,6 +137,9 @@ def present_keys(df: pd.DataFrame, keys: Iterable[str]) -> list[str]:
 
 def outcome_from_rows(planned: Planned, bad: pd.DataFrame, keys: list[str]) -> Outcome:
     """An Outcome from the offending rows a plain check returned."""
+    if len(bad) == 0:  # the usual case, without pandas' per-call overhead (2 of 32 s on the 40-subject twin)
+        return Outcome(planned.dataset, planned.rule, planned.expectation, planned.column, planned.description,
+                       success=True, unexpected_count=0, unexpected=[])
     shown = bad.head(MAX_SHOWN)
     unexpected = []
     value_column = "VALUE" if "VALUE" in shown.columns else planned.column

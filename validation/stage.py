@@ -170,8 +170,10 @@ def validate_paths(paths: dict[str, Path], sdtm_names: set[str], runner: GxRunne
             continue
         df = read_dataset(path)
         outcomes += validate_one(name, df, references, runner, specs_dir=specs_dir)
+        rows = len(df)
         del df
-        release_memory()
+        if rows >= RELEASE_MEMORY_ROWS:
+            release_memory()
     return outcomes
 
 
@@ -223,6 +225,11 @@ def validate_in_column_groups(name: str, path: Path, references: References | No
         del df
         release_memory()
     return outcomes
+
+
+# Below this many rows a dataset's memory is not worth a full garbage collection (about 0.3 s each, 7 of
+# the 32 CPU seconds of validating the 40-subject twin when run after every dataset).
+RELEASE_MEMORY_ROWS = 100_000
 
 
 def release_memory() -> None:

@@ -217,11 +217,15 @@ def _header(source: Path | io.StringIO) -> list[str]:
 def _field_counts(source: Path | io.StringIO) -> np.ndarray:
     """Fields per record after the header, blank lines skipped as the parser skips them. The parser fills a
     record cut short with blanks, indistinguishable from fields left empty, so records are counted here."""
-    if isinstance(source, Path):
-        with source.open(encoding="utf-8-sig", newline="") as handle:
-            counts = [len(record) for record in csv.reader(handle) if record]
-    else:
-        counts = [len(record) for record in csv.reader(io.StringIO(source.getvalue())) if record]
+    limit = csv.field_size_limit(2**31 - 1)  # the parser has no field limit; over-long text is named later
+    try:
+        if isinstance(source, Path):
+            with source.open(encoding="utf-8-sig", newline="") as handle:
+                counts = [len(record) for record in csv.reader(handle) if record]
+        else:
+            counts = [len(record) for record in csv.reader(io.StringIO(source.getvalue())) if record]
+    finally:
+        csv.field_size_limit(limit)
     return np.asarray(counts[1:], dtype="int64")
 
 

@@ -23,6 +23,7 @@ class KaplanMeier:
     n: int
     events: int
     confidence: float
+    last_time: float  # the largest time observed, event or censoring (where a flat last step ends)
 
     def survival_at(self, t: float) -> tuple[float, float, float]:
         """S(t), lower, upper: the step function's value at time t (1 before the first event)."""
@@ -33,13 +34,21 @@ class KaplanMeier:
         return float(row["survival"]), float(row["lower"]), float(row["upper"])
 
     def median(self) -> tuple[float, float, float]:
-        """Median time (the first time S(t) <= 0.5) and its confidence limits (Brookmeyer-Crowley with the
-        log-log band: the first times at which the lower and the upper limit reach 0.5); NaN when not
-        reached (reported "NE")."""
+        """Median time and its confidence limits, as SAS PROC LIFETEST and R survfit define them: the first
+        event time t_j with S(t_j) <= 0.5, except that where S is exactly 0.5 on [t_j, t_j+1) the median is
+        the midpoint (t_j + t_j+1) / 2 (t_j+1 the next event time, or the last follow-up time when no event
+        follows); limits by Brookmeyer-Crowley with the log-log band (the first times at which the lower and
+        the upper limit reach 0.5); NaN when not reached (reported "NE")."""
         def first(column: str) -> float:
             hit = self.table.loc[self.table[column] <= 0.5 + 1e-12, "time"]
             return float(hit.iloc[0]) if len(hit) else float("nan")
-        return first("survival"), first("lower"), first("upper")
+
+        median = first("survival")
+        at = self.table.index[self.table["time"] == median]
+        if len(at) and abs(float(self.table.loc[at[0], "survival"]) - 0.5) <= 1e-12:
+            later = self.table.loc[self.table["time"] > median, "time"]
+            median = (median + (float(later.iloc[0]) if len(later) else self.last_time)) / 2
+        return median, first("lower"), first("upper")
 
 
 def kaplan_meier(time: pd.Series | np.ndarray, event: pd.Series | np.ndarray, confidence: float = 0.95) -> KaplanMeier:
@@ -72,7 +81,8 @@ def kaplan_meier(time: pd.Series | np.ndarray, event: pd.Series | np.ndarray, co
     upper = np.where(survival >= 1, 1.0, np.where(survival <= 0, np.nan, upper))
     table = pd.DataFrame({"time": times, "at_risk": at_risk, "events": events, "censored": censored,
                           "survival": survival, "se": se, "lower": lower, "upper": upper})
-    return KaplanMeier(table=table, n=int(len(t)), events=int(d.sum()), confidence=confidence)
+    return KaplanMeier(table=table, n=int(len(t)), events=int(d.sum()), confidence=confidence,
+                       last_time=float(t.max()) if len(t) else float("nan"))
 
 
 def at_risk(time: pd.Series | np.ndarray, points: list[float]) -> list[int]:

@@ -35,6 +35,17 @@ def test_kaplan_meier_matches_the_published_6mp_table():
     assert at_risk(SIX_MP_TIME, [0, 10, 30]) == [21, 15, 4]
 
 
+def test_median_where_the_curve_is_exactly_one_half_is_the_midpoint():
+    """SAS PROC LIFETEST / R survfit: S = 0.5 exactly on [15, 17) -> median (15 + 17) / 2 = 16. Worked by
+    hand: 8 subjects, events at 13, 13, 14, 15, 17, 32, 41, 87: S = 6/8, 5/8, 4/8 after 13, 14, 15. The
+    product 6/8 * 5/6 * 4/5 is 0.5000000000000001 in floating point: the test is the exact-half case."""
+    km = kaplan_meier([13, 13, 14, 15, 17, 32, 41, 87], [1] * 8)
+    assert km.median()[0] == 16
+    # the flat half on the last step ends at the last follow-up: events at 1, 2; censored at 5 and 9
+    assert kaplan_meier([1, 2, 5, 9], [1, 1, 0, 0]).median()[0] == (2 + 9) / 2
+    assert kaplan_meier([1, 2, 3], [1, 1, 0]).median()[0] == 2  # S = 1/3 after 2: below one half, no tie
+
+
 def test_kaplan_meier_refuses_bad_input():
     with pytest.raises(ValueError, match="event 0/1"):
         kaplan_meier([1, 2], [1, 2])

@@ -551,10 +551,18 @@ def qc_time_to_response(adam, study: Study, rules: dict) -> pd.DataFrame:
     q.n_pct(n - events, n, groups=where["groups"], variable="CNSR", level="1")
     km = SurvfuncRight(time, event)
     alpha = 1 - (1 - study.endpoints.alpha)
-    reached = km.surv_times[km.surv_prob <= 0.5]
+    # the SAP's median (SAS LIFETEST, R survfit): the first time S <= 0.5, or where S is 0.5 exactly up to
+    # the next event (or to the last follow-up) the midpoint of that step; compared with a tolerance because
+    # S is a product of fractions (6/8 * 5/6 * 4/5 is 0.5000000000000001)
+    half = np.isclose(km.surv_prob, 0.5, rtol=0, atol=1e-9)
+    reached = km.surv_times[(km.surv_prob < 0.5) | half]
     days = q.places("minmax", 0)
     if len(reached):
-        q.put("median", reached[0], rounded(to_decimal(reached[0]), days), **where)
+        median = float(reached[0])
+        if half[km.surv_times == reached[0]].any():
+            step_end = km.surv_times[km.surv_times > reached[0]]
+            median = (median + float(step_end[0] if len(step_end) else time.max())) / 2
+        q.put("median", median, rounded(to_decimal(median), days), **where)
     low, high = km.quantile_ci(0.5, alpha=alpha, method="cloglog")
     for stat, bound in (("median_lcl", low), ("median_ucl", high)):
         if bound is not None and np.isfinite(bound):

@@ -24,7 +24,7 @@ LOCK_FILE = Path(__file__).resolve().parent.parent / "requirements.lock"
 # distributions whose versions shape output bytes; pingouin is optional (recorded when installed)
 OUTPUT_PACKAGES = (
     "pandas", "pyarrow", "pyreadstat", "numpy", "scipy", "pingouin", "great-expectations", "matplotlib",
-    "rtflite", "pypandoc-binary", "typst",
+    "rtflite", "pypandoc-binary", "typst", "fonttools", "python-docx",
 )
 
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9._-]+)==(?P<version>[^\s;\\]+)\s*(?:;(?P<marker>[^\\]*))?")

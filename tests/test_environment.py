@@ -23,7 +23,7 @@ def test_manifest_records_output_shaping_versions_and_the_lock_hash(tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     versions = manifest["versions"]
     for name in ("pandas", "pyarrow", "pyreadstat", "numpy", "scipy", "great-expectations", "matplotlib",
-                 "rtflite", "pypandoc-binary", "typst"):
+                 "rtflite", "pypandoc-binary", "typst", "fonttools", "python-docx"):
         assert versions[name] == importlib.metadata.version(name), name
     assert "pingouin" in versions  # None when not installed
     assert versions["python"] == "{}.{}.{}".format(*sys.version_info[:3])

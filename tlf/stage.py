@@ -54,6 +54,7 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
         adam = AdamFolder(run.adam_dir)
         produced = 0
         ars_outputs = []
+        built = {}  # file stem -> (Output, figure PNG): the DOCX book's outputs, written from the page plan
         for spec in catalogue.outputs:
             row = {"number": spec.number, "kind": spec.kind, "title": spec.title, "status": "", "file": ""}
             if not spec.builder:
@@ -65,7 +66,9 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
                     row["status"] = "not produced: " + "; ".join(exc.lines())
                     ctx.log(f"  render: {spec.label} not produced: {'; '.join(exc.lines())}")
                 else:
-                    rtf = write_rtf(out, folder / "rtf", figure_file(out, run))
+                    figure = figure_file(out, run)
+                    rtf = write_rtf(out, folder / "rtf", figure)
+                    built[out.file_stem] = (out, figure)
                     write_ard(out.analysis_results(), folder / "ard", out.file_stem, f"ARD of {out.label}", ctx.study)
                     if spec.number in ARS_OUTPUTS:
                         ars_outputs.append(out)
@@ -90,6 +93,7 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
             book.render_book(chapters, folder, project, ctx.stamp,
                              header_left=" | ".join([f"{study.studyid} ({study.nct})"] + ([SYNTHETIC_LABEL] if run.synthetic else [])),
                              header_right="Statistical Analysis Plan, Tables, Listings and Figures",
-                             footer_left=f"Run id {run.run_id}; data cut-off {ctx.study.data_cutoff.isoformat()}")
+                             footer_left=f"Run id {run.run_id}; data cut-off {ctx.study.data_cutoff.isoformat()}",
+                             outputs=built)
         study_file.unlink()
     return {"outputs": produced, "planned": len(rows) - produced, "pages": len(project.chapters)}

@@ -174,3 +174,108 @@ def test_html_indentation_is_a_class_not_leading_spaces():
     assert '<th scope="row" class="align-left indent-1">Week 0</th>' in html
     assert "> Week" not in html and "&nbsp;" not in html
     assert '<th scope="col" class="align-left">Parameter / Visit</th>' in html
+
+
+# ------------------------------------------------------------------------------------ DOCX pages
+
+
+def docx_output_sections(path):
+    """Each output section of a DOCX book (python-docx): (section, its body elements), outputs only
+    (a section whose header has the PAGE and SECTIONPAGES fields)."""
+    import docx
+
+    document = docx.Document(str(path))
+    body = document.element.body
+    sections, current = [], []
+    for element in body.iterchildren():
+        if element.tag.endswith("}sectPr"):
+            break
+        current.append(element)
+        sect = element.find(f"{W}pPr/{W}sectPr") if element.tag == f"{W}p" else None
+        if sect is not None:
+            sections.append(current)
+            current = []
+    sections.append(current)
+    result = []
+    for section, elements in zip(document.sections, sections):
+        fields = [f.get(f"{W}instr") for f in section.header._element.iter(f"{W}fldSimple")]
+        if fields == [" PAGE ", " SECTIONPAGES "]:
+            result.append((section, elements))
+    return result
+
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _text(element) -> str:
+    return "".join(("\n" if n.tag == f"{W}br" else "-" if n.tag == f"{W}noBreakHyphen" else n.text or "")
+                   for n in element.iter(f"{W}t", f"{W}br", f"{W}noBreakHyphen"))
+
+
+def check_docx_section(out: Output, section, elements) -> int:
+    """One output's section: orientation and size, header and footer, and per page the title, the header
+    row, every word narrower than its cell, fonts >= 9 pt; returns the number of pages."""
+    from docx.enum.section import WD_ORIENT
+
+    geo = lay.geometry(out)
+    assert section.orientation == (WD_ORIENT.LANDSCAPE if out.landscape else WD_ORIENT.PORTRAIT)
+    assert (section.page_width.pt, section.page_height.pt) == pytest.approx((geo.width, geo.height), abs=0.1)
+    header = _text(section.header._element)
+    assert header.startswith(out.page_header) and "Page 1 of" in header
+    assert _text(section.footer._element) == out.label
+    pages = [[]]
+    for element in elements:
+        if element.find(f"{W}pPr/{W}pageBreakBefore") is not None:
+            pages.append([])
+        pages[-1].append(element)
+    for page in pages:
+        texts = [_text(e) for e in page if e.tag == f"{W}p"]
+        assert out.heading in texts
+        tables = [e for e in page if e.tag == f"{W}tbl"]
+        if out.body is None:
+            continue
+        assert len(tables) == 1
+        rows = tables[0].findall(f"{W}tr")
+        assert [_text(c) for c in rows[0].findall(f"{W}tc")] == list(out.headers)
+        assert rows[0].find(f"{W}trPr/{W}tblHeader") is not None
+        for row in rows:
+            for cell in row.findall(f"{W}tc"):
+                width = int(cell.find(f"{W}tcPr/{W}tcW").get(f"{W}w")) / 20
+                ind = cell.find(f".//{W}ind")
+                indent = int(ind.get(f"{W}left")) / 20 if ind is not None else 0.0
+                for word in lay.words(_text(cell)):
+                    assert lay.text_width(word) <= width - 2 * lay.CELL_PAD_X - indent, (out.label, word)
+    sizes = [int(s.get(f"{W}val")) for e in elements for r in e.iter(f"{W}r") if r.find(f"{W}t") is not None
+             for s in r.iter(f"{W}sz")]
+    assert min(sizes) >= 18
+    return len(pages)
+
+
+def test_docx_book_pages_are_the_plan(tmp_path, adam, study):
+    """The DOCX book of three outputs: each in its own section, one planned page per page break."""
+    import datetime as dt
+
+    from tlf.page import RunInfo, build_output
+    from tlf.render import book
+    from tlf.render.blocks import markdown_block
+    from tlf.render.docx import chapter_height
+
+    run = RunInfo(adam_dir=None, figure_dir=None, run_id="abc", study=study)
+    outs = [build_output(load_outputs().get(label), adam, run) for label in ("14.2.1", "14.2.2", "16.2.7")]
+    chapters = [book.Chapter(tmp_path / "a.qmd", "a", "Prose", "Some prose.\n"),
+                book.Chapter(tmp_path / "b.qmd", "b", "14.2 Efficacy", "\n".join(markdown_block(o) for o in outs[:2])),
+                book.Chapter(tmp_path / "c.qmd", "c", "16.2 Listings", markdown_block(outs[2]))]
+    path = book.render_docx(chapters, tmp_path / "book.docx", "Book", dt.date(2015, 10, 31),
+                            {o.file_stem: (o, None) for o in outs}, "IL2SLE01 | SYNTHETIC DATA", "Run id abc")
+    sections = docx_output_sections(path)
+    assert len(sections) == 3
+    for out, (section, elements), first in zip(outs, sections, (True, False, True)):
+        # the first output of a chapter carries the chapter heading on its first page
+        lead = chapter_height("14.2 Efficacy" if out.number.startswith("14") else "16.2 Listings",
+                              lay.geometry(out).body_width) if first else 0.0
+        assert check_docx_section(out, section, elements) == lay.plan(out, lead).page_count, out.label
+    assert lay.plan(outs[2]).page_count >= 5
+    import zipfile
+
+    with zipfile.ZipFile(path) as package:
+        assert {info.date_time for info in package.infolist()} == {(2015, 10, 31, 0, 0, 0)}

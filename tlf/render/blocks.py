@@ -174,7 +174,7 @@ def docx_markdown(out: Output, figure_path: Path | None = None, title: bool = Tr
     return "\n\n".join(parts)
 
 
-OUTPUT_BLOCK_OPEN = '::: {.content-hidden when-format="typst"}'  # the first line of every output's block
+OUTPUT_BLOCK_OPEN = '::: {.content-hidden when-format="typst" .tlf-heading}'  # the first line of every output's block
 
 
 def markdown_block(out: Output, figure_png: Path | None = None, new_page: bool = True) -> str:
@@ -185,5 +185,8 @@ def markdown_block(out: Output, figure_png: Path | None = None, new_page: bool =
         f'{OUTPUT_BLOCK_OPEN}\n## {markdown_text(out.heading)} {{#{anchor(out)}-h .unnumbered}}\n:::',
         "```{=html}\n" + html_block(out, figure_png, title=False) + "\n```",
         "```{=typst}\n" + typst_block(out, figure_png, new_page) + "\n```",
-        '::: {.content-visible when-format="docx"}\n' + docx_markdown(out, figure_png, title=False) + "\n:::",
+        # Quarto renders this Markdown; the fallback's Lua filter turns the div into a placeholder paragraph
+        # that tlf.render.docx fills from the page plan (and drops the heading above: the output's own first
+        # title is its outline entry)
+        f'::: {{.content-visible when-format="docx" .tlf-docx stem="{out.file_stem}"}}\n' + docx_markdown(out, figure_png, title=False) + "\n:::",
     ]) + "\n"

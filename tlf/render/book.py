@@ -268,12 +268,21 @@ def typst_book_markdown(chapters: list[Chapter]) -> str:
     return "\n\n".join(parts)
 
 
-def render_docx(chapters: list[Chapter], path: Path, book_title: str, stamp: dt.date, figure_dir: Path | None = None) -> Path:
-    """The whole book as one DOCX. Its internal file dates come from SOURCE_DATE_EPOCH, which
-    `render_book` sets to the plan's date (pandoc would otherwise stamp the wall clock)."""
-    resources = ["--resource-path", str(figure_dir or path.parent / "figures")]
-    _pandoc(book_markdown(chapters), "docx", ["--standalone", "--toc", "--toc-depth=2", "--metadata", f"title={book_title}", *resources],
-            outputfile=str(path))
+def render_docx(chapters: list[Chapter], path: Path, book_title: str, stamp: dt.date, outputs: dict, header: str = "",
+                footer: str = "") -> Path:
+    """The whole book as one DOCX: pandoc writes the prose with a placeholder paragraph per output, which
+    `tlf.render.docx.fill_outputs` replaces with the output (`outputs`: file stem -> (Output, figure PNG))
+    in a section of its own. Internal file dates come from SOURCE_DATE_EPOCH, which `render_book` sets to the
+    plan's date (pandoc would otherwise stamp the wall clock), and from `stamp` for python-docx."""
+    from tlf.render.docx import fill_outputs
+
+    _pandoc(book_markdown(chapters), "docx", ["--standalone", "--toc", "--toc-depth=2", "--metadata", f"title={book_title}",
+                                               "--metadata", "lang=en"], outputfile=str(path))
+    shown = set(re.findall(r'\.tlf-docx stem="([\w-]+)"', "".join(c.markdown for c in chapters)))
+    missing = sorted(shown - set(outputs))
+    if missing:  # a bug: the book shows an output the stage did not build
+        raise RuntimeError(f"DOCX: outputs in the book but not built: {', '.join(missing)}")
+    fill_outputs(path, outputs, header, footer, stamp)
     return path
 
 
@@ -301,7 +310,7 @@ def render_pdf(chapters: list[Chapter], path: Path, project: Project, header_lef
 
 
 def render_book(chapters: list[Chapter], folder: Path, project: Project, stamp: dt.date, header_left: str,
-                header_right: str, footer_left: str) -> None:
+                header_right: str, footer_left: str, outputs: dict | None = None) -> None:
     """HTML pages, the DOCX and the PDF of the executed chapters. The three are independent pandoc runs, so
     they run side by side (pandoc is a separate process; the threads only wait for it). SOURCE_DATE_EPOCH
     (read by pandoc for DOCX dates) is the plan's date for the whole render, never the wall clock."""
@@ -311,7 +320,8 @@ def render_book(chapters: list[Chapter], folder: Path, project: Project, stamp: 
     with ThreadPoolExecutor(max_workers=3) as pool:
         jobs = [
             pool.submit(render_html, chapters, folder / "html", project.title),
-            pool.submit(render_docx, chapters, folder / "book.docx", project.title, stamp),
+            pool.submit(render_docx, chapters, folder / "book.docx", project.title, stamp, outputs or {},
+                        header_left, footer_left),
             pool.submit(render_pdf, chapters, folder / "book.pdf", project, header_left=header_left,
                         header_right=header_right, footer_left=footer_left, stamp=stamp),
         ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,12 @@ def geometry(out: Output) -> Geometry:
 
 
 # ------------------------------------------------------------------------------------------ metrics
+
+
+# A minus sign (a "-" opening a number) in a table's computed statistic: the renderers write it as a
+# non-breaking hyphen (RTF \_, DOCX w:noBreakHyphen), so a word processor never breaks "(-92.60, -12.40)"
+# after the "(-" (the plan wraps at spaces only). A listing's cells are data and are written as typed.
+MINUS = re.compile(r"(?<![\w.])-(?=\d)")
 
 
 def font_dir() -> Path:
@@ -208,6 +215,7 @@ class Layout:
     title_height: float
     notes_height: float
     pages: list[list[PlannedRow]] = field(default_factory=list)
+    lead: float = 0.0  # height taken on the first page above the titles (a chapter heading in the DOCX)
 
     @property
     def page_count(self) -> int:
@@ -249,19 +257,20 @@ def _continued(head: PlannedRow, widths: list[float]) -> PlannedRow:
     return PlannedRow(cells, head.indent, row_height(cells, head.indent, widths), continued=True)
 
 
-def plan(out: Output) -> Layout:
-    """The page plan of one output (see the module docstring for the rules)."""
+def plan(out: Output, lead: float = 0.0) -> Layout:
+    """The page plan of one output (see the module docstring for the rules); `lead` points of the first page
+    are taken by something above the output (the DOCX puts a chapter heading there)."""
     geo = geometry(out)
     titles = [out.heading] + ([out.population_line] if out.population_line else [])
     notes = list(out.all_footnotes) + ([out.source] if out.source else [])
     title_height = sum(line_count(t, geo.body_width, TITLE_PT, bold=True) * TITLE_LINE_PT for t in titles)
     notes_height = sum(line_count(n, geo.body_width) * LINE_PT for n in notes)
     if out.body is None:
-        return Layout(out, geo, [], titles, notes, 0.0, title_height, notes_height, pages=[[]])
+        return Layout(out, geo, [], titles, notes, 0.0, title_height, notes_height, pages=[[]], lead=lead)
     widths = column_widths(out, geo.body_width)
     header_cells = tuple(out.headers)
     header_height = row_height(header_cells, 0, widths) + 1.0  # + the rules above and below
-    layout = Layout(out, geo, widths, titles, notes, header_height, title_height, notes_height)
+    layout = Layout(out, geo, widths, titles, notes, header_height, title_height, notes_height, lead=lead)
     rows = []
     for values in out.body.values.tolist():
         level, first = split_indent(values[0])
@@ -271,7 +280,7 @@ def plan(out: Output) -> Layout:
     if capacity < 3 * LINE_PT:
         raise ValueError(f"{out.label}: titles and footnotes leave no room for the table on a page")
     pages: list[list[PlannedRow]] = [[]]
-    used = 0.0
+    used = lead
 
     def new_page() -> None:
         nonlocal used
@@ -317,7 +326,8 @@ def page_count(out: Output) -> int:
 
 def fits(layout: Layout) -> bool:
     """Every page within the body height (the invariant `plan` keeps; tests check it)."""
-    return all(layout.page_height(rows) <= layout.geometry.body_height for rows in layout.pages)
+    return all(layout.page_height(rows) + (layout.lead if n == 0 else 0.0) <= layout.geometry.body_height
+               for n, rows in enumerate(layout.pages))
 
 
 def twips(points: float) -> int:

@@ -25,10 +25,6 @@ from sap.text import rtf_text
 _ALIGN = {"l": "\\ql", "c": "\\qc", "r": "\\qr"}
 _BODY = f"\\f0\\fs{int(lay.BODY_PT * 2)}\\sl-{twips(lay.LINE_PT)}\\slmult0"
 _TITLE = f"\\f0\\fs{int(lay.TITLE_PT * 2)}\\sl-{twips(lay.TITLE_LINE_PT)}\\slmult0"
-# A minus sign (a "-" opening a number) in a computed statistic: RTF's non-breaking hyphen, so that a word
-# processor never breaks "(-92.60, -12.40)" after the "(-" (the plan wraps at spaces only). Only in tables:
-# a listing's cells are data and are written as typed.
-_MINUS = re.compile(r"(?<![\w.])-(?=\d)")
 _ROW = ("\\trowd\\trgaph0\\trleft0\\trpaddl{x}\\trpaddr{x}\\trpaddt{y}\\trpaddb{y}"
         "\\trpaddfl3\\trpaddfr3\\trpaddft3\\trpaddfb3").format(x=twips(lay.CELL_PAD_X), y=twips(lay.CELL_PAD_Y))
 
@@ -51,7 +47,7 @@ def _header_footer(layout: Layout) -> str:
 
 def _cell_text(text: str, statistic: bool) -> str:
     escaped = rtf_text(text)
-    return _MINUS.sub(r"\\_", escaped) if statistic else escaped
+    return lay.MINUS.sub(r"\\_", escaped) if statistic else escaped
 
 
 def _row(cells: tuple[str, ...], indent: int, layout: Layout, aligns: list[str], top: str = "", bottom: str = "",
@@ -102,7 +98,7 @@ def figure_size(layout: Layout, png_size: tuple[int, int]) -> tuple[float, float
     """The figure's printed width and height (points): the body width, or less so that it fits the height
     the titles and footnotes leave."""
     px_w, px_h = png_size
-    room = layout.geometry.body_height - lay.SAFETY_PT - layout.page_height([]) - lay.GAP_PT
+    room = layout.geometry.body_height - lay.SAFETY_PT - layout.page_height([]) - lay.GAP_PT - layout.lead
     width = layout.geometry.body_width
     height = width * px_h / px_w
     if height > room:

@@ -2,7 +2,8 @@
 `ad_adlb.R`.
 
 SDTM LB + ADSL subject variables, then the parameter (PARAMCD from `sap/specs/raw/lab_tests.yaml` by LBTESTCD
-and LBSPEC, PARAM from the LBPARMCD codelist, PARCAT1 = LBCAT), AVAL = LBSTRESN, ADT/ADY, analysis visit
+and LBSPEC, PARAM from the LBPARMCD codelist, PARCAT1 = LBCAT), AVAL = LBSTRESN, or for a result below the
+lower limit of quantitation ("<10") the plan's factor x the limit (ALLOQ, BLQFL), ADT/ADY, analysis visit
 windows of the plan, baseline, change, reference-range indicators and shift, ONTRTFL, ANL01FL and
 traceability, all from `adam.derive`. Labels, types and codelists are in `sap/specs/adam/adlb.yaml`.
 """
@@ -24,6 +25,7 @@ from adam.derive.baseline import (
 )
 from adam.derive.dates import derive_analysis_date, derive_study_day
 from adam.derive.flags import derive_extreme_flag, derive_on_treatment_flag
+from adam.derive.imputation import derive_below_limit_value
 from adam.derive.merge import derive_vars_merged, sdtm_domain
 from adam.derive.traceability import derive_traceability
 from adam.derive.visits import derive_analysis_visit
@@ -33,7 +35,7 @@ from sap.study import Study
 
 LB_VARIABLES = ["STUDYID", "USUBJID", "LBSEQ", "LBTESTCD", "LBCAT", "LBSPEC", "LBSTRESC", "LBSTRESN", "LBSTNRLO",
                 "LBSTNRHI", "LBSTAT", "VISITNUM", "VISIT", "LBDTC"]
-LB_REQUIRED = ["USUBJID", "LBSEQ", "LBTESTCD", "LBCAT", "LBSPEC", "LBSTRESN", "LBSTNRLO", "LBSTNRHI", "LBDTC", "VISITNUM"]
+LB_REQUIRED = ["USUBJID", "LBSEQ", "LBTESTCD", "LBCAT", "LBSPEC", "LBSTRESC", "LBSTRESN", "LBSTNRLO", "LBSTNRHI", "LBDTC", "VISITNUM"]
 ADSL_VARIABLES = ["USUBJID", "SUBJID", "SITEID", "SAFFL", "FASFL", "TRT01A", "TRTSDT", "TRTEDT"]
 PARAMCD_CODELIST = "LBPARMCD"
 
@@ -69,6 +71,15 @@ def derive_parameter(lb: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def indeterminate_below_limit(adlb: pd.DataFrame) -> pd.DataFrame:
+    """ANRIND of a result below the LLOQ (BLQFL = Y) is what its imputed AVAL gives (every value below the
+    limit lies on the same side of the range: the limit is at or below ANRLO, LOW, or ANRLO is 0 or absent
+    and the limit within the range, NORMAL), except when ANRLO lies strictly between 0 and the limit: then
+    the result may be low or normal and ANRIND is left missing."""
+    unknown = adlb["BLQFL"].eq("Y") & adlb["ANRLO"].gt(0) & adlb["ANRLO"].lt(adlb["ALLOQ"])
+    return adlb.assign(ANRIND=adlb["ANRIND"].where(~unknown))
+
+
 def derive_adlb(sdtm: dict[str, pd.DataFrame], study: Study, adsl: pd.DataFrame | None = None) -> pd.DataFrame:
     """ADLB from SDTM LB and ADSL (the template; see the module docstring).
 
@@ -92,6 +103,8 @@ def derive_adlb(sdtm: dict[str, pd.DataFrame], study: Study, adsl: pd.DataFrame 
         .pipe(derive_vars_merged, dataset_add=adsl[ADSL_VARIABLES], by_vars=["USUBJID"], require_match="SDTM LB", key_vars=["LBSEQ"])
         .assign(TRTA=lambda df: df["TRT01A"], AVAL=lambda df: df["LBSTRESN"], ANRLO=lambda df: df["LBSTNRLO"],
                 ANRHI=lambda df: df["LBSTNRHI"])
+        .pipe(derive_below_limit_value, result_var="LBSTRESC", new_var="AVAL", limit_var="ALLOQ", flag_var="BLQFL",
+              factor=study.laboratory.below_lloq_factor)
         .pipe(derive_analysis_date, dtc="LBDTC", new_var="ADT", where="LB")
         .pipe(derive_study_day, source_var="ADT", reference_var="TRTSDT", new_var="ADY")
         .pipe(derive_analysis_visit, windows=study.visits)
@@ -102,6 +115,7 @@ def derive_adlb(sdtm: dict[str, pd.DataFrame], study: Study, adsl: pd.DataFrame 
         .pipe(derive_change, filter_add=post_baseline)
         .pipe(derive_percent_change, filter_add=post_baseline)
         .pipe(derive_range_indicator, source_var="AVAL", low_var="ANRLO", high_var="ANRHI", new_var="ANRIND")
+        .pipe(indeterminate_below_limit)
         .pipe(derive_baseline, by_vars=["USUBJID", "PARAMCD"], source_var="ANRIND", new_var="BNRIND")
         .pipe(derive_shift, filter_add=post_baseline)
         .pipe(derive_on_treatment_flag, ref_end_date="TRTEDT", ref_end_window=study.safety.treatment_emergent_window_days,

@@ -114,6 +114,15 @@ class Safety(_Strict):
     meddra_version: str = Field(pattern=r"^\d{1,2}\.\d$")  # dictionary version of the AE coding
 
 
+class Laboratory(_Strict):
+    """Analysis of laboratory results reported below the lower limit of quantitation (LLOQ, a result with
+    the comparator "<", e.g. "<10"): the analysis value is `below_lloq_factor` x the limit (SAP 8.3), and
+    the sensitivity analysis uses `sensitivity_lloq_factor` x the limit."""
+
+    below_lloq_factor: float = Field(default=0.5, ge=0, le=1)
+    sensitivity_lloq_factor: float = Field(default=1.0, ge=0, le=1)
+
+
 class RawDates(_Strict):
     """The calendar rule of the raw-extract checks (sdtm.raw): a date whose year lies outside
     [earliest_year, latest_year] is a typo (0013, 2105), not data. latest_year defaults to the cut-off's."""
@@ -201,6 +210,7 @@ class Study(_Strict):
     visits: list[Visit] = Field(min_length=2)
     endpoints: Endpoints
     safety: Safety
+    laboratory: Laboratory = Laboratory()
     data_cutoff: dt.date
     raw_dates: RawDates
     trial_design: TrialDesign

@@ -112,22 +112,27 @@ class Ard:
         value = None if p is None or np.isnan(p) else p
         return self.add(stat, value, numbers.format_p(p), **where)
 
-    def summary(self, values: pd.Series, collected: int, **where) -> dict[str, str]:
+    def summary(self, values: pd.Series, collected: int, only: tuple[str, ...] | None = None, **where) -> dict[str, str]:
         """Descriptive statistics on exact values (tlf.numbers.summarise), each rounded by the precision rule
-        from `collected` decimals: records n, mean, sd, median, q1, q3, min, max; texts keyed "n",
-        "Mean (SD)", "Median", "Q1, Q3", "Min, Max" (the layout of 14.1.x and 14.2.x)."""
+        from `collected` decimals: records n, mean, sd, median, q1, q3, min, max (`only`: just those the
+        display shows, e.g. ("n", "mean", "sd")); texts keyed "n", "Mean (SD)", "Median", "Q1, Q3",
+        "Min, Max" (the layout of 14.1.x and 14.2.x)."""
         s: Summary = numbers.summarise(values)
         d = {name: numbers.decimals_for(name, collected) for name in ("mean", "sd", "median", "quartile", "minmax")}
-        n = self.count(s.n, **where)
+
+        def put(stat: str, value: object, text: str) -> str:
+            return self.add(stat, value, text, **where) if only is None or stat in only else text
+
+        n = put("n", int(s.n), str(int(s.n)))
         if s.n == 0:
             return {"n": n, "Mean (SD)": "", "Median": "", "Q1, Q3": "", "Min, Max": ""}
-        mean = self.add("mean", s.mean, numbers.fmt(s.mean, d["mean"]), **where)
-        sd = self.add("sd", s.sd, numbers.fmt(s.sd, d["sd"]), **where) if s.sd is not None else "NE"
-        median = self.add("median", s.median, numbers.fmt(s.median, d["median"]), **where)
-        q1 = self.add("q1", s.q1, numbers.fmt(s.q1, d["quartile"]), **where)
-        q3 = self.add("q3", s.q3, numbers.fmt(s.q3, d["quartile"]), **where)
-        low = self.add("min", s.min, numbers.fmt(s.min, d["minmax"]), **where)
-        high = self.add("max", s.max, numbers.fmt(s.max, d["minmax"]), **where)
+        mean = put("mean", s.mean, numbers.fmt(s.mean, d["mean"]))
+        sd = put("sd", s.sd, numbers.fmt(s.sd, d["sd"])) if s.sd is not None else "NE"
+        median = put("median", s.median, numbers.fmt(s.median, d["median"]))
+        q1 = put("q1", s.q1, numbers.fmt(s.q1, d["quartile"]))
+        q3 = put("q3", s.q3, numbers.fmt(s.q3, d["quartile"]))
+        low = put("min", s.min, numbers.fmt(s.min, d["minmax"]))
+        high = put("max", s.max, numbers.fmt(s.max, d["minmax"]))
         return {"n": n, "Mean (SD)": f"{mean} ({sd})", "Median": median, "Q1, Q3": f"{q1}, {q3}", "Min, Max": f"{low}, {high}"}
 
     def frame(self) -> pd.DataFrame:

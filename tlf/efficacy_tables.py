@@ -10,6 +10,7 @@ not only the primary-visit records flagged ANL01FL. Continuous endpoints use the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from sap.study import Study, Visit
 from tlf.baseline_tables import organ_groups
 from tlf.catalog import OutputSpec
 from tlf.inputs import dataset, one_record_per_subject, population
+from tlf import numbers
 from tlf.ard import Ard
 from tlf.output import Output
 from tlf.stats import mcnemar_exact
@@ -100,24 +102,66 @@ def sri_components_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
             .with_ard(ard))
 
 
-def _change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study, name: str,
-                  paramcds: list[str]) -> Output:
-    """Observed value and change from baseline by visit for the parameters of one BDS dataset (analysis
-    records ANL01FL = Y of the population), with the Wilcoxon signed-rank p-value per visit."""
+SEROLOGY = ["DDNAIGAB", "C3", "C4", "PROTEXR"]  # Table 14.2.6 (ADLB PARAMCD)
+
+
+def _change_records(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, name: str, paramcds: list[str],
+                    extra: list[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Population subjects and their analysis records (ANL01FL = Y) of `paramcds` in dataset `name`."""
     subjects = population(dataset(adam, "ADSL", ["USUBJID", spec.population]), spec.population)
-    data = dataset(adam, name, ["USUBJID", "PARAMCD", "PARAM", "AVISITN", "AVAL", "CHG", "ANL01FL"])
+    data = dataset(adam, name, ["USUBJID", "PARAMCD", "PARAM", "AVISITN", "AVAL", "CHG", "ANL01FL", *extra])
     records = data[data["ANL01FL"].eq("Y") & data["USUBJID"].isin(subjects["USUBJID"]) & data["PARAMCD"].isin(paramcds)]
     one_record_per_subject(records, name, ["PARAMCD", "AVISITN"])
+    return subjects, records
+
+
+CHANGE_FOOTNOTES = ["Observed cases (analysis record closest to the visit target day); baseline: last value on or "
+                    "before the first dose.", "n: subjects with a value; change n: subjects with a value at baseline "
+                    "and at the visit.",
+                    "95% CI of the mean change: t distribution. HL: Hodges-Lehmann estimate of the median change "
+                    "(median of the Walsh averages of the non-zero changes) with the confidence interval from the "
+                    "signed-rank distribution (exact, or its normal approximation when the test is approximate)."]
+
+
+def _change_output(spec: OutputSpec, study: Study, subjects: pd.DataFrame, records: pd.DataFrame,
+                   paramcds: list[str]) -> Output:
     ard = Ard(spec.number)
     body = change_by_visit(records, paramcds, study.visits, ard=ard, confidence=1 - study.endpoints.alpha)
     return (Output.from_spec(spec).with_n(len(subjects)).with_ard(ard)
             .with_body(body, headers=CHANGE_HEADERS, col_widths=CHANGE_WIDTHS)
-            .with_footnotes(["Observed cases (analysis record closest to the visit target day); baseline: last value on or "
-                             "before the first dose.", "n: subjects with a value; change n: subjects with a value at baseline "
-                             "and at the visit.",
-                             "95% CI of the mean change: t distribution. HL: Hodges-Lehmann estimate of the median change "
-                             "(median of the Walsh averages of the non-zero changes) with the confidence interval from the "
-                             "signed-rank distribution (exact, or its normal approximation when the test is approximate)."]))
+            .with_footnotes(CHANGE_FOOTNOTES))
+
+
+def _change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study, name: str,
+                  paramcds: list[str]) -> Output:
+    """Observed value and change from baseline by visit for the parameters of one BDS dataset (analysis
+    records ANL01FL = Y of the population), with the Wilcoxon signed-rank p-value per visit."""
+    subjects, records = _change_records(adam, spec, name, paramcds)
+    return _change_output(spec, study, subjects, records, paramcds)
+
+
+def _parameter_name(param: str) -> str:
+    """"Anti-dsDNA IgG Antibody (IU/mL)" -> ("Anti-dsDNA IgG Antibody", "IU/mL")."""
+    return param.rsplit(" (", 1)[0] if param.endswith(")") else param
+
+
+def below_limit_footnotes(records: pd.DataFrame, factor: float, sensitivity: str | None) -> list[str]:
+    """One footnote per parameter with analysis values imputed below the lower limit of quantitation
+    (BLQFL = Y): how many, the limit and the rule (the plan's factor), and where the sensitivity analysis is."""
+    notes = []
+    below = records[records["BLQFL"].eq("Y")]
+    for paramcd, part in below.groupby("PARAMCD", sort=False):
+        param = str(part["PARAM"].iloc[0])
+        unit = param.rsplit(" (", 1)[1].rstrip(")") if param.endswith(")") else ""
+        # the limits as the laboratory reported them ("10", "0.05")
+        limits = ", ".join(f"{Decimal(repr(float(v))).normalize():f}" for v in sorted(part["ALLOQ"].dropna().unique()))
+        rule = "half the limit" if factor == 0.5 else f"{factor:g} × the limit"
+        note = (f"{_parameter_name(param)}: {len(part)} results reported below the lower limit of quantitation "
+                f"(< {limits} {unit}) are analysed as {rule}.")
+        if sensitivity:
+            note += f" {sensitivity} repeats the analysis with them set to the limit."
+        notes.append(note)
+    return notes
 
 
 def scores_change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
@@ -126,9 +170,56 @@ def scores_change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stud
     return _change_table(adam, spec, study, "ADQS", ["SLEDAI", "SLEPGA", "BILAG"])
 
 
+SENSITIVITY_OUTPUT = "14.2.6.1"  # the below-LLOQ sensitivity analysis of Table 14.2.6
+
+
 def serology_change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
-    """Table 14.2.6: anti-dsDNA, C3, C4 and 24-h urine protein (ADLB DDNAIGAB, C3, C4, PROTEXR), as 14.2.4."""
-    return _change_table(adam, spec, study, "ADLB", ["DDNAIGAB", "C3", "C4", "PROTEXR"])
+    """Table 14.2.6: anti-dsDNA, C3, C4 and 24-h urine protein (ADLB DDNAIGAB, C3, C4, PROTEXR), as 14.2.4;
+    results below the lower limit of quantitation enter as ADLB imputes them (the plan's factor x the limit,
+    BLQFL = Y), each parameter with such results footnoted."""
+    subjects, records = _change_records(adam, spec, "ADLB", SEROLOGY, extra=["BLQFL", "ALLOQ"])
+    out = _change_output(spec, study, subjects, records, SEROLOGY)
+    return out.with_footnotes(below_limit_footnotes(records, study.laboratory.below_lloq_factor,
+                                                    f"Table {SENSITIVITY_OUTPUT}"))
+
+
+def sensitivity_values(records: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """The analysis records with every below-limit value (BLQFL = Y) replaced by `factor` x ALLOQ, and the
+    change from baseline recomputed from the replaced values, exactly (decimal arithmetic): AVAL' = factor x
+    ALLOQ or AVAL; BASE' = AVAL' of the subject's baseline record; CHG' = AVAL' - BASE' where CHG exists."""
+    def exact_or_none(values: pd.Series) -> list:
+        return [numbers.exact(v) for v in values]
+
+    below = records["BLQFL"].eq("Y")
+    factor_q = numbers.exact(factor)
+    value = [limit * factor_q if b and limit is not None else v
+             for b, limit, v in zip(below, exact_or_none(records["ALLOQ"]), exact_or_none(records["AVAL"]))]
+    out = records.assign(_value=value)
+    baseline = out[out["ABLFL"].eq("Y")].drop_duplicates(["USUBJID", "PARAMCD"]).set_index(["USUBJID", "PARAMCD"])["_value"]
+    base = [baseline.get((u, p)) for u, p in zip(out["USUBJID"], out["PARAMCD"])]
+    change = [None if pd.isna(c) or v is None or b is None else v - b for c, v, b in zip(out["CHG"], value, base)]
+    as_float = lambda qs: pd.Series([np.nan if q is None else float(numbers.round_half_away(q, 12)) for q in qs],  # noqa: E731
+                                    index=out.index, dtype="float64")
+    return out.assign(AVAL=as_float(value), CHG=as_float(change)).drop(columns="_value")
+
+
+def serology_lloq_sensitivity_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
+    """Table 14.2.6.1 (sensitivity analysis of Table 14.2.6): the parameters of 14.2.6 with results below the
+    lower limit of quantitation, analysed as 14.2.6 with those results set to the plan's sensitivity factor
+    x the limit (sap/study.yaml laboratory.sensitivity_lloq_factor: the limit itself, the largest value
+    they can have) instead of the primary factor; baseline and change recomputed from the replaced values."""
+    subjects, records = _change_records(adam, spec, "ADLB", SEROLOGY, extra=["BLQFL", "ALLOQ", "ABLFL"])
+    affected = [p for p in SEROLOGY if records.loc[records["PARAMCD"].eq(p), "BLQFL"].eq("Y").any()]
+    factor = study.laboratory.sensitivity_lloq_factor
+    replaced = sensitivity_values(records[records["PARAMCD"].isin(affected)], factor)
+    out = _change_output(spec, study, subjects, replaced, affected)
+    rule = "the limit" if factor == 1 else f"{factor:g} × the limit"
+    notes = [f"Results reported below the lower limit of quantitation are set to {rule} (primary analysis, Table 14.2.6: "
+             f"{'half the limit' if study.laboratory.below_lloq_factor == 0.5 else f'{study.laboratory.below_lloq_factor:g} × the limit'}); "
+             "baseline and change from baseline are recomputed from these values."]
+    if not affected:
+        notes.append("No result below the lower limit of quantitation in this population: the primary analysis stands alone.")
+    return out.with_footnotes(notes)
 
 
 def immunology_change_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:

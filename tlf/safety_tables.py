@@ -260,4 +260,7 @@ def lab_shift_table(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: S
             .with_footnotes(["Cells: number of subjects with at least one on-treatment value (after the first dose up to "
                              f"{study.safety.treatment_emergent_window_days} days after the last).",
                              "Worst on treatment: low if any value was low and none high, high if any high and none low, "
-                             "low and high if both, normal if all were normal."]))
+                             "low and high if both, normal if all were normal.",
+                             "A result reported below the lower limit of quantitation is low when the limit is at or below "
+                             "the range's lower bound, normal when the range starts at 0 (or has no lower bound), and "
+                             "not classified otherwise."]))

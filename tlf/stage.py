@@ -8,6 +8,7 @@
     output/tlf/index.csv                   what was produced: number, title, files, or why not
     output/tlf/ard/<stem>.parquet|json     each output's analysis results data (tlf.ard; Dataset-JSON 1.1)
     output/tlf/ard/ars.json                CDISC ARS 1.0 ReportingEvent of Tables 14.2.1, 14.2.2, 14.2.8 (tlf.ars)
+    output/tlf/rendered_check.json         the rendered-output QC: HTML and RTF numbers vs each output's ARD
 
 With `quarto` on PATH the book is rendered by `quarto render` into output/tlf/quarto/ instead.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from sap.csv_cells import write_rows
-from sap.errors import InputError, Problem
+from sap.errors import InputError, Problem, ValidationFailed
 from sap.pipeline import RunContext, run_id
 from sap.datasets import write_json
 from tlf.ard_files import write_ard
@@ -96,4 +97,19 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
                              footer_left=f"Run id {run.run_id}; data cut-off {ctx.study.data_cutoff.isoformat()}",
                              outputs=built)
         study_file.unlink()
-    return {"outputs": produced, "planned": len(rows) - produced, "pages": len(project.chapters)}
+        checked = check_rendering(folder)
+    return {"outputs": produced, "planned": len(rows) - produced, "pages": len(project.chapters), **checked}
+
+
+def check_rendering(folder: Path) -> dict[str, int]:
+    """The rendered-output QC (validation/qc/rendered.py, an independent reader of the HTML and RTF files):
+    every number a reader sees is its output's ARD text; the result is written to rendered_check.json and a
+    difference stops the stage (exit 2) with one line per output and format."""
+    from validation.qc.rendered import check_rendered, rendered_problems, summary
+
+    results = check_rendered(folder)
+    write_json(results, folder / "rendered_check.json")
+    problems = rendered_problems(results)
+    if problems:
+        raise ValidationFailed(problems)
+    return summary(results)

@@ -11,10 +11,12 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from sap.specs import load_instruments
 from sap.study import Study
 from tlf.catalog import OutputSpec
 from tlf.inputs import dataset, population
 from tlf.output import Output
+from tlf.numbers import collected_decimals
 from tlf.summaries import data_decimals
 
 
@@ -115,13 +117,23 @@ def dosing_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: St
 
 
 def sri_sledai_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
-    """Listing 16.2.6: per FAS subject and visit, the SLEDAI-2K total and its change from baseline (ADQS
-    SLEDAI, ANL01FL = Y), the three SRI-4 components and SRI-4 to SRI-8 (ADRS, Y/N), with "NRI" marking a
-    record imputed as non-response and its reason."""
+    """Listing 16.2.6: per FAS subject and visit, the SLEDAI-2K total and its change from baseline, the
+    BILAG-2004 grades of the nine domains (in the order of sap/specs/raw/instruments.yaml) and the numeric
+    global score, and the PGA (ADQS analysis records, ANL01FL = Y); the three SRI-4 components and SRI-4 to
+    SRI-8 (ADRS, Y/N), with "NRI" marking a record imputed as non-response and its reason."""
     subjects = population(dataset(adam, "ADSL", ["USUBJID", spec.population]), spec.population)
-    adqs = dataset(adam, "ADQS", ["USUBJID", "PARAMCD", "AVISITN", "ADY", "AVAL", "CHG", "ANL01FL"])
+    adqs = dataset(adam, "ADQS", ["USUBJID", "PARAMCD", "AVISITN", "ADY", "AVAL", "AVALC", "CHG", "ANL01FL"])
     adrs = dataset(adam, "ADRS", ["USUBJID", "PARAMCD", "AVISITN", "AVALC", "DTYPE", "NRIREAS"])
-    scores = adqs[adqs["PARAMCD"].eq("SLEDAI") & adqs["ANL01FL"].eq("Y") & adqs["USUBJID"].isin(subjects["USUBJID"])]
+    analysed = adqs[adqs["ANL01FL"].eq("Y") & adqs["USUBJID"].isin(subjects["USUBJID"])]
+    scores = analysed[analysed["PARAMCD"].eq("SLEDAI")]
+    domains = [d["testcd"] for d in load_instruments()["bilag_2004"]["domains"]]
+    grades = (analysed[analysed["PARAMCD"].isin(domains)]
+              .pivot_table(index=["USUBJID", "AVISITN"], columns="PARAMCD", values="AVALC", aggfunc="first")
+              .reindex(columns=domains))
+    grade_text = grades.fillna("-").astype(str).agg("".join, axis=1).rename("grades").reset_index()
+    others = (analysed[analysed["PARAMCD"].isin(["BILAG", "SLEPGA"])]
+              .pivot_table(index=["USUBJID", "AVISITN"], columns="PARAMCD", values="AVAL", aggfunc="first")
+              .reindex(columns=["BILAG", "SLEPGA"]).reset_index())
     responses = adrs[adrs["USUBJID"].isin(subjects["USUBJID"])]
     paramcds = ["SLEDR4", "BILNW", "PGANW", *[f"SRI{k}" for k in study.endpoints.sri_thresholds]]
     wide = responses[responses["PARAMCD"].isin(paramcds)].pivot_table(
@@ -129,6 +141,8 @@ def sri_sledai_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study
     imputed = responses[responses["PARAMCD"].eq("SRI4")].set_index(["USUBJID", "AVISITN"])[["DTYPE", "NRIREAS"]]
     keys = pd.concat([scores[["USUBJID", "AVISITN"]], wide.reset_index()[["USUBJID", "AVISITN"]]]).drop_duplicates()
     rows = (keys.merge(scores[["USUBJID", "AVISITN", "ADY", "AVAL", "CHG"]], on=["USUBJID", "AVISITN"], how="left")
+            .merge(grade_text, on=["USUBJID", "AVISITN"], how="left")
+            .merge(others, on=["USUBJID", "AVISITN"], how="left")
             .merge(wide.reset_index(), on=["USUBJID", "AVISITN"], how="left")
             .merge(imputed.reset_index(), on=["USUBJID", "AVISITN"], how="left")
             .sort_values(["USUBJID", "AVISITN"], kind="stable"))
@@ -136,17 +150,27 @@ def sri_sledai_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study
     body = pd.DataFrame({
         "subject": rows["USUBJID"], "visit": rows["AVISITN"].map(visit_name).fillna(""),
         "day": _number(rows["ADY"], 0), "sledai": _number(rows["AVAL"], 0), "chg": _number(rows["CHG"], 0),
+        "grades": rows["grades"].fillna(""), "bilag": _number(rows["BILAG"], collected_decimals("BILAG")),
+        "pga": _number(rows["SLEPGA"], collected_decimals("SLEPGA")),
     })
     for paramcd in paramcds:
         body[paramcd] = rows[paramcd].fillna("").to_numpy()
     body["nri"] = np.where(rows["DTYPE"].eq("NRI"), "NRI: " + rows["NRIREAS"].fillna("").str.lower(), "")
     thresholds = [p.replace("SRI", "SRI-") for p in paramcds[3:]]
+    instruments = load_instruments()
+    names = [d["column"].title() for d in instruments["bilag_2004"]["domains"]]
+    scores_text = ", ".join(f"{grade} = {score}" for grade, score in instruments["bilag_2004"]["grade_scores"].items())
+    low, high = instruments["pga"]["range"]
     return (Output.from_spec(spec).with_n(len(subjects))
-            .with_body(body, headers=["Subject", "Visit", "Study day", "SLEDAI-2K", "Change", "SLEDAI -4", "BILAG no new",
-                                      "PGA no worse", *thresholds, "Imputation (SRI-4)"],
-                       col_widths=[14, 6, 5, 6, 5, 6, 6, 6, *[5] * len(thresholds), 16],
-                       align=["l", "l", *["c"] * (6 + len(thresholds)), "l"])
-            .with_footnotes(["SLEDAI -4: SLEDAI-2K reduction ≥ 4; BILAG no new: no new BILAG-2004 A and at most one new B; "
+            .with_body(body, headers=["Subject", "Visit", "Study day", "SLEDAI-2K", "Change", "BILAG-2004 grades",
+                                      "BILAG-2004 score", "PGA", "SLEDAI -4", "BILAG no new", "PGA no worse", *thresholds,
+                                      "Imputation (SRI-4)"],
+                       col_widths=[13, 6, 5, 5, 5, 9, 5, 4, 5, 5, 5, *[4] * len(thresholds), 14],
+                       align=["l", "l", *["c"] * (9 + len(thresholds)), "l"])
+            .with_footnotes([f"BILAG-2004 grades: one letter per domain, in the order {', '.join(names).lower()}; "
+                             f"- = not graded. Score: numeric global score ({scores_text}). "
+                             f"PGA: physician global assessment ({low:g}-{high:g}).",
+                             "SLEDAI -4: SLEDAI-2K reduction ≥ 4; BILAG no new: no new BILAG-2004 A and at most one new B; "
                              f"PGA no worse: PGA increase < {study.endpoints.pga_worsening_limit:g}; Y = met, N = not met.",
                              "NRI: non-responder imputation (component missing or subject discontinued before the visit)."]))
 

@@ -21,6 +21,7 @@ from tlf.numbers import collected_decimals, decimals_for, fmt
 from tlf.stats import clopper_pearson_bounds, format_percent, hodges_lehmann, mean_ci, n_percent, wilcoxon_signed_rank
 
 INDENT = "  "
+OBSERVED_STATS = ("n", "mean", "sd")  # of the observed value in the change tables: what the display shows
 
 
 def data_decimals(values: pd.Series, most: int = 3) -> int:
@@ -116,7 +117,7 @@ def change_by_visit(records: pd.DataFrame, paramcds: list[str], visits: list, de
         for i, visit in enumerate(visits):
             at = part[part["AVISITN"].eq(visit.visitnum)]
             where = {"groups": (("PARAMCD", paramcd), ("AVISIT", visit.visit))}
-            value = ard.summary(at["AVAL"], d, variable="AVAL", **where)
+            value = ard.summary(at["AVAL"], d, only=OBSERVED_STATS, variable="AVAL", **where)
             name_shown = "Baseline" if i == 0 else visit.visit.title()
             row = {"label": INDENT + name_shown, "n": value["n"], "value": value["Mean (SD)"]}
             if i > 0:

@@ -1,9 +1,12 @@
-"""Non-responder imputation (NRI) records for BDS response parameters.
+"""Imputation in BDS datasets: non-responder imputation (NRI) records for response parameters, and the
+analysis value of results reported below a lower limit of quantitation.
 
 API (pure; inputs are never mutated):
 
 - `derive_nonresponder_records(dataset, *, dataset_adsl, parameters, visits, by_vars=("STUDYID","USUBJID"),
                                population=None, dtype="NRI", avalc="N", aval=0.0)`
+- `derive_below_limit_value(dataset, *, result_var="LBSTRESC", new_var="AVAL", limit_var="ALLOQ",
+                            flag_var="BLQFL", factor=0.5)`
 
 Rule (admiralonco ad_adrs.R `no_data_n` event: source ADSL, condition TRUE, AVALC "N"; the SRI convention
 that a missing assessment is a non-response, domain.md section 3): every subject of `dataset_adsl` (restricted to
@@ -18,11 +21,12 @@ PARAMCD and AVISITN (stable) so that the output does not depend on input order.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
-from adam.derive._common import check_dataset, check_vars, require_columns
+from adam.derive._common import check_dataset, check_new_vars, check_number, check_vars, require_columns
 
 
 def derive_nonresponder_records(
@@ -64,3 +68,46 @@ def derive_nonresponder_records(
     base = dataset if "DTYPE" in dataset.columns else dataset.assign(DTYPE=pd.Series(np.nan, index=dataset.index, dtype="str"))
     combined = pd.concat([base, added], ignore_index=True)
     return combined.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+BELOW_LIMIT_PATTERN = r"^\s*<=?\s*(?P<limit>[0-9]+(?:\.[0-9]+)?)\s*$"  # "<10", "< 0.05", "<=5"
+
+
+def derive_below_limit_value(
+    dataset: pd.DataFrame,
+    *,
+    result_var: str = "LBSTRESC",
+    new_var: str = "AVAL",
+    limit_var: str = "ALLOQ",
+    flag_var: str = "BLQFL",
+    factor: float = 0.5,
+) -> pd.DataFrame:
+    """Analysis value of a result reported below the lower limit of quantitation (LLOQ): a record whose
+    `result_var` is "<x" or "<=x" (the SDTM standard character result, e.g. LBSTRESC "<10") gets
+    `limit_var` = x (the LLOQ the laboratory reported), `new_var` = `factor` x x computed on the decimal
+    text (0.5 x 10 = 5; no binary error) and `flag_var` = "Y". Every other record keeps its `new_var` and
+    has both missing. The record stays the collected record (no DTYPE: the library's DTYPE marks derived
+    records, which carry no SRCSEQ). No admiral function does this (admiral's ADPC template sets
+    below-limit concentrations in the template); the factor is the study's (sap/study.yaml
+    laboratory.below_lloq_factor).
+
+    >>> import pandas as pd
+    >>> lb = pd.DataFrame({"LBSTRESC": ["<10", "85.2", None], "AVAL": [float("nan"), 85.2, float("nan")]})
+    >>> out = derive_below_limit_value(lb)
+    >>> out[["AVAL", "ALLOQ", "BLQFL"]].fillna("-").values.tolist()
+    [[5.0, 10.0, 'Y'], [85.2, '-', '-'], ['-', '-', '-']]
+    """
+    fn = "derive_below_limit_value"
+    check_dataset(fn, "dataset", dataset)
+    check_number(fn, "factor", factor, minimum=0)
+    require_columns(dataset, [result_var, new_var])
+    check_new_vars(fn, dataset, [limit_var, flag_var])
+    limit_text = dataset[result_var].astype("str").str.extract(BELOW_LIMIT_PATTERN, expand=False)
+    below = limit_text.notna() & dataset[result_var].notna()
+    limits = limit_text[below]
+    factor_text = Decimal(repr(float(factor)))
+    out = dataset.copy()
+    out[limit_var] = pd.Series([float(Decimal(t)) for t in limits], index=limits.index, dtype="float64").reindex(out.index)
+    out.loc[below, new_var] = [float(Decimal(t) * factor_text) for t in limits]
+    out[flag_var] = pd.Series("Y", index=out.index, dtype="str").where(below)
+    return out

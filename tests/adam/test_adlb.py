@@ -126,3 +126,41 @@ def test_unknown_test_is_an_input_error(study):
     lb.loc[0, "LBTESTCD"] = "XYZ"
     with pytest.raises(InputError, match="S1/LBSEQ 1"):
         derive_adlb({"LB": lb}, study, adsl=_adsl())
+
+
+def _lb_below_limit():
+    """S1 anti-dsDNA: baseline 37.5 (day 1), "<10" at day 15 (WEEK 2) and day 29 (WEEK 4), range 0-100;
+    C3 "<0.5" at day 15 with range 0.9-1.8 (limit below the range: low); a made-up TLHRTLH "<2" at day 15
+    with range 1-10 (0 < lower bound 1 < limit 2: low or normal cannot be told)."""
+    dna = ("DDNAIGAB", "IMMUNOLOGY", "SERUM", 0.0, 100.0)
+    c3 = ("C3", "IMMUNOLOGY", "SERUM", 0.9, 1.8)
+    treg = ("TLHRTLH", "IMMUNOPHENOTYPING", "BLOOD", 1.0, 10.0)
+    rows = [("S1", 1, dna, "2014-01-01", 1, "37.5"), ("S1", 2, dna, "2014-01-15", 2, "<10"),
+            ("S1", 3, dna, "2014-01-29", 3, "<10"), ("S1", 4, c3, "2014-01-01", 1, "1.2"),
+            ("S1", 5, c3, "2014-01-15", 2, "<0.5"), ("S1", 6, treg, "2014-01-15", 2, "<2")]
+    frame = pd.DataFrame({
+        "STUDYID": "IL2SLE01", "USUBJID": [r[0] for r in rows], "LBSEQ": [r[1] for r in rows],
+        "LBTESTCD": [r[2][0] for r in rows], "LBCAT": [r[2][1] for r in rows], "LBSPEC": [r[2][2] for r in rows],
+        "LBSTNRLO": [r[2][3] for r in rows], "LBSTNRHI": [r[2][4] for r in rows], "LBDTC": [r[3] for r in rows],
+        "VISITNUM": [float(r[4]) for r in rows], "LBSTRESC": [r[5] for r in rows],
+    })
+    # SDTM: no LBSTRESN for a result with a comparator (sdtm/lb.py)
+    frame["LBSTRESN"] = pd.to_numeric(frame["LBSTRESC"], errors="coerce")
+    return frame
+
+
+def test_below_limit_results_are_half_the_limit_and_flagged(study):
+    adlb = derive_adlb({"LB": _lb_below_limit()}, study, adsl=_adsl()).set_index("LBSEQ")
+    # plan: laboratory.below_lloq_factor 0.5 -> "<10" is 5, "<0.5" is 0.25, "<2" is 1
+    assert adlb.loc[[2, 3, 5, 6], "AVAL"].tolist() == [5.0, 5.0, 0.25, 1.0]
+    assert adlb.loc[[2, 3, 5, 6], "ALLOQ"].tolist() == [10.0, 10.0, 0.5, 2.0]
+    assert adlb.loc[[2, 3, 5, 6], "BLQFL"].tolist() == ["Y"] * 4
+    assert adlb.loc[[1, 4], ["ALLOQ", "BLQFL"]].isna().all().all()
+    # still the collected record: traced to its LB record
+    assert adlb.loc[[2, 3, 5, 6], "SRCSEQ"].tolist() == [2, 3, 5, 6]
+    # change from the quantified baseline 37.5: 5 - 37.5 = -32.5 exactly; C3 0.25 - 1.2 = -0.95
+    assert adlb.loc[2, "CHG"] == -32.5 and adlb.loc[5, "CHG"] == -0.95
+    # the imputed records are analysed (ANL01FL) like any other
+    assert adlb.loc[[2, 3], "ANL01FL"].tolist() == ["Y", "Y"]
+    # range indicator: 0-100 -> NORMAL; C3 limit 0.5 below 0.9 -> LOW; 0 < 1 < limit 2 -> not classified
+    assert adlb.loc[2, "ANRIND"] == "NORMAL" and adlb.loc[5, "ANRIND"] == "LOW" and pd.isna(adlb.loc[6, "ANRIND"])

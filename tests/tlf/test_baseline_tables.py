@@ -1,5 +1,6 @@
 """14.1 tables, 16.2 listings and the efficacy figures on hand-made ADaM; expected values worked out by hand."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -134,3 +135,32 @@ def test_subgroup_rates_keep_empty_groups(study):
     assert rates.loc["Renal", "n"] == 0                                       # kept, no subject
     # the subgroups of SAP 8.4: every SLEDAI-2K organ group, nothing else
     assert len(rates) == 1 + 8 and "Male" not in rates.index
+
+
+def test_sri_listing_shows_bilag_grades_and_pga(study):
+    from tlf.subject_listings import sri_sledai_listing
+
+    domains = [f"BLG040{i}" for i in range(1, 10)]
+    # S1 at baseline (AVISITN 1) and week 2 (AVISITN 2): SLEDAI-2K 12 -> 8 (change -4); BILAG-2004 grades
+    # baseline A B C D E E E D C (score 12 + 8 + 1 = 21), week 2 B B C D E E E D D (8 + 8 + 1 = 17);
+    # the haematological domain not graded at week 2 (shown "-"); PGA 2.10 -> 1.85
+    rows = [("SLEDAI", 1.0, 1, 12.0, None, None), ("SLEDAI", 2.0, 15, 8.0, None, -4.0)]
+    rows += [(d, 1.0, 1, None, g, None) for d, g in zip(domains, "ABCDEEEDC")]
+    rows += [(d, 2.0, 15, None, g, None) for d, g in zip(domains[:-1], "BBCDEEED")]
+    rows += [("BILAG", 1.0, 1, 21.0, None, None), ("BILAG", 2.0, 15, 17.0, None, -4.0),
+             ("SLEPGA", 1.0, 1, 2.1, None, None), ("SLEPGA", 2.0, 15, 1.85, None, -0.25)]
+    adqs = pd.DataFrame(rows, columns=["PARAMCD", "AVISITN", "ADY", "AVAL", "AVALC", "CHG"]).assign(USUBJID="S1", ANL01FL="Y")
+    adqs["AVALC"] = adqs["AVALC"].astype("str").where(adqs["AVALC"].notna())
+    adrs = pd.DataFrame({"USUBJID": "S1", "PARAMCD": ["SLEDR4", "BILNW", "PGANW", "SRI4", "SRI5", "SRI6", "SRI7", "SRI8"],
+                         "AVISITN": 2.0, "AVALC": ["Y", "Y", "Y", "Y", "N", "N", "N", "N"]})
+    adrs["DTYPE"] = pd.Series(np.nan, index=adrs.index, dtype="str")
+    adrs["NRIREAS"] = pd.Series(np.nan, index=adrs.index, dtype="str")
+    adsl = pd.DataFrame({"USUBJID": ["S1"], "FASFL": ["Y"]})
+    out = sri_sledai_listing({"ADSL": adsl, "ADQS": adqs, "ADRS": adrs}, load_outputs().get("16.2.6"), study)
+    header = list(out.headers)
+    body = pd.DataFrame(out.body.values.tolist(), columns=header)
+    assert body["BILAG-2004 grades"].tolist() == ["ABCDEEEDC", "BBCDEEED-"]
+    assert body["BILAG-2004 score"].tolist() == ["21", "17"] and body["PGA"].tolist() == ["2.10", "1.85"]
+    assert body["SLEDAI-2K"].tolist() == ["12", "8"] and body["Change"].tolist() == ["", "-4"]
+    assert body["SRI-4"].tolist() == ["", "Y"] and body["SRI-5"].tolist() == ["", "N"]
+    assert "constitutional, mucocutaneous" in out.footnotes[0] and "A = 12, B = 8, C = 1" in out.footnotes[0]

@@ -1,5 +1,6 @@
 """Efficacy tables on a hand-made 8-subject FAS; every expected cell worked out by hand in the comments."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -128,3 +129,32 @@ def test_data_decimals():
     assert data_decimals(pd.Series([171.0, 150.0])) == 0
     assert data_decimals(pd.Series([2.18, 1.5])) == 2
     assert data_decimals(pd.Series([1 / 3])) == 3  # capped
+
+
+def _blq_records():
+    """One subject's anti-dsDNA analysis records as ADLB holds them: baseline "<10" (AVAL 5 = half the
+    limit, BLQFL Y), week 2 quantified 30.2 (CHG 30.2 - 5 = 25.2), week 4 "<10" again (AVAL 5, CHG 0)."""
+    frame = pd.DataFrame({"USUBJID": "S1", "PARAMCD": "DDNAIGAB", "PARAM": "Anti-dsDNA IgG Antibody (IU/mL)",
+                          "AVISITN": [1.0, 2.0, 3.0], "AVAL": [5.0, 30.2, 5.0], "CHG": [np.nan, 25.2, 0.0],
+                          "ALLOQ": [10.0, np.nan, 10.0], "BLQFL": ["Y", None, "Y"], "ABLFL": ["Y", None, None],
+                          "ANL01FL": "Y"})
+    for column in ("BLQFL", "ABLFL"):
+        frame[column] = frame[column].astype("str").where(frame[column].notna())
+    return frame
+
+
+def test_lloq_sensitivity_sets_the_results_to_the_limit():
+    from tlf.efficacy_tables import sensitivity_values
+
+    out = sensitivity_values(_blq_records(), 1.0)
+    # factor 1: baseline 10, week 2 30.2 - 10 = 20.2 (exact: not 20.199999999999996), week 4 10 - 10 = 0
+    assert out["AVAL"].tolist() == [10.0, 30.2, 10.0]
+    assert out["CHG"].iloc[1:].tolist() == [20.2, 0.0] and np.isnan(out["CHG"].iloc[0])
+
+
+def test_below_limit_footnote_names_count_limit_and_rule():
+    from tlf.efficacy_tables import below_limit_footnotes
+
+    notes = below_limit_footnotes(_blq_records(), 0.5, "Table 14.2.6.1")
+    assert notes == ["Anti-dsDNA IgG Antibody: 2 results reported below the lower limit of quantitation (< 10 IU/mL) "
+                     "are analysed as half the limit. Table 14.2.6.1 repeats the analysis with them set to the limit."]

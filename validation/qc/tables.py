@@ -99,26 +99,29 @@ class QcArd:
         text = f"<{floor}" if d < floor else f">{1 - floor}" if d > 1 - floor else rounded(d, places)
         self.put(stat, p, text, **where)
 
-    def summary(self, values: pd.Series, collected: int, **where):
+    def summary(self, values: pd.Series, collected: int, only: tuple | None = None, **where):
+        """n, mean, SD, median, Q1, Q3, min, max (`only`: those the table shows)."""
         data = sorted(to_decimal(v) for v in pd.Series(values, dtype="float64").dropna())
         n = len(data)
-        self.put("n", n, str(n), **where)
-        if n == 0:
-            return
-        with localcontext() as ctx:
-            ctx.prec = PRECISION_DIGITS
-            mean = sum(data, Decimal(0)) / n
-            self.put("mean", mean, rounded(mean, self.places("mean", collected)), **where)
-            if n > 1:
-                sd = (sum(((v - mean) ** 2 for v in data), Decimal(0)) / (n - 1)).sqrt()
-                self.put("sd", sd, rounded(sd, self.places("sd", collected)), **where)
-            median = statistics.median(data)
-            q1, _, q3 = statistics.quantiles(data, n=4, method="inclusive") if n > 1 else (data[0], None, data[0])
-        self.put("median", median, rounded(median, self.places("median", collected)), **where)
-        self.put("q1", q1, rounded(q1, self.places("quartile", collected)), **where)
-        self.put("q3", q3, rounded(q3, self.places("quartile", collected)), **where)
-        self.put("min", data[0], rounded(data[0], self.places("minmax", collected)), **where)
-        self.put("max", data[-1], rounded(data[-1], self.places("minmax", collected)), **where)
+        rows = [("n", n, str(n))]
+        if n:
+            with localcontext() as ctx:
+                ctx.prec = PRECISION_DIGITS
+                mean = sum(data, Decimal(0)) / n
+                rows.append(("mean", mean, rounded(mean, self.places("mean", collected))))
+                if n > 1:
+                    sd = (sum(((v - mean) ** 2 for v in data), Decimal(0)) / (n - 1)).sqrt()
+                    rows.append(("sd", sd, rounded(sd, self.places("sd", collected))))
+                median = statistics.median(data)
+                q1, _, q3 = statistics.quantiles(data, n=4, method="inclusive") if n > 1 else (data[0], None, data[0])
+            rows += [("median", median, rounded(median, self.places("median", collected))),
+                     ("q1", q1, rounded(q1, self.places("quartile", collected))),
+                     ("q3", q3, rounded(q3, self.places("quartile", collected))),
+                     ("min", data[0], rounded(data[0], self.places("minmax", collected))),
+                     ("max", data[-1], rounded(data[-1], self.places("minmax", collected)))]
+        for stat, value, text in rows:
+            if only is None or stat in only:
+                self.put(stat, value, text, **where)
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=[*KEYS, "VALUE", "FORMATTED"])
@@ -317,11 +320,57 @@ def _qc_change(number: str, dataset: str, paramcds: list[str]):
             for i, visit in enumerate(study.visits):
                 at = part[part["AVISITN"] == visit.visitnum]
                 where = {"groups": (("PARAMCD", paramcd), ("AVISIT", visit.visit))}
-                q.summary(at["AVAL"], places, variable="AVAL", **where)
+                q.summary(at["AVAL"], places, only=("n", "mean", "sd"), variable="AVAL", **where)
                 if i > 0:
                     q.summary(at["CHG"], places, variable="CHG", **where)
                     change_estimates(q, at["CHG"], places, 1 - study.endpoints.alpha, where)
                     q.p_value(wilcoxon_p(at["CHG"]), "p_wilcoxon", variable="CHG", **where)
+        return q.frame()
+    return compute
+
+
+def lab_value(text: object, factor: Decimal) -> Decimal | None:
+    """The analysis value of a standard character result (ADLB LBSTRESC, SAP 8.3): the number as reported,
+    and for "<x" (below the lower limit of quantitation) `factor` x x; None when missing."""
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return None
+    text = str(text).strip()
+    if text.startswith("<"):
+        return Decimal(text.lstrip("<=").strip()) * factor
+    return Decimal(text)
+
+
+def _qc_lab_change(number: str, paramcds: list[str], factor_of: str, only_below_limit: bool = False):
+    def compute(adam, study: Study, rules: dict) -> pd.DataFrame:
+        """As the other change tables, but the values re-derived from the reported results (LBSTRESC, with
+        the plan's factor for results below the lower limit of quantitation: `factor_of` of sap/study.yaml
+        laboratory), the baseline from the ABLFL record and the change on records dated after the first dose."""
+        q = QcArd(number, rules)
+        factor = to_decimal(getattr(study.laboratory, factor_of))
+        fas = _population(adam, "FASFL")
+        adlb = adam["ADLB"]
+        adlb = adlb[adlb["USUBJID"].isin(fas) & adlb["PARAMCD"].isin(paramcds)]
+        values = pd.Series([lab_value(t, factor) for t in adlb["LBSTRESC"]], index=adlb.index, dtype="object")
+        baseline = {(u, p): v for u, p, v, flag in zip(adlb["USUBJID"], adlb["PARAMCD"], values, adlb["ABLFL"]) if flag == "Y"}
+        after = pd.to_datetime(adlb["ADT"]) > pd.to_datetime(adlb["TRTSDT"])
+        changes = [v - baseline[(u, p)] if later and v is not None and baseline.get((u, p)) is not None else None
+                   for u, p, v, later in zip(adlb["USUBJID"], adlb["PARAMCD"], values, after)]
+        data = adlb.assign(value=[np.nan if v is None else float(v) for v in values],
+                           change=[np.nan if c is None else float(c) for c in changes])
+        data = data[data["ANL01FL"] == "Y"]
+        shown = [p for p in paramcds
+                 if not only_below_limit or data.loc[data["PARAMCD"] == p, "LBSTRESC"].astype("str").str.startswith("<").any()]
+        for paramcd in shown:
+            part = data[data["PARAMCD"] == paramcd]
+            places = collected(rules, paramcd, part["value"])
+            for i, visit in enumerate(study.visits):
+                at = part[part["AVISITN"] == visit.visitnum]
+                where = {"groups": (("PARAMCD", paramcd), ("AVISIT", visit.visit))}
+                q.summary(at["value"], places, only=("n", "mean", "sd"), variable="AVAL", **where)
+                if i > 0:
+                    q.summary(at["change"], places, variable="CHG", **where)
+                    change_estimates(q, at["change"], places, 1 - study.endpoints.alpha, where)
+                    q.p_value(wilcoxon_p(at["change"]), "p_wilcoxon", variable="CHG", **where)
         return q.frame()
     return compute
 
@@ -671,7 +720,9 @@ QC_TABLES = {
     "14.2.3": qc_components,
     "14.2.4": _qc_change("14.2.4", "ADQS", ["SLEDAI", "SLEPGA", "BILAG"]),
     "14.2.5": qc_organ,
-    "14.2.6": _qc_change("14.2.6", "ADLB", ["DDNAIGAB", "C3", "C4", "PROTEXR"]),
+    "14.2.6": _qc_lab_change("14.2.6", ["DDNAIGAB", "C3", "C4", "PROTEXR"], "below_lloq_factor"),
+    "14.2.6.1": _qc_lab_change("14.2.6.1", ["DDNAIGAB", "C3", "C4", "PROTEXR"], "sensitivity_lloq_factor",
+                               only_below_limit=True),
     "14.2.7": _qc_change("14.2.7", "ADLB", ["TREG", "TH17", "TFH", "TEFF"]),
     "14.2.8": qc_sensitivity,
     "14.2.9": qc_time_to_response,

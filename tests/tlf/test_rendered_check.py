@@ -70,7 +70,8 @@ def test_check_rendered_reads_a_run_folder(tmp_path):
     ard_dir.mkdir()
     ARD.assign(OUTPUT="14.2.1").to_parquet(ard_dir / "t-14-2-1.parquet")
     (tmp_path / "html").mkdir()
-    cells = "".join(f"<tr><td>{a}</td><td>{b.replace('<', '&lt;')}</td></tr>" for a, b in ROWS)
+    # the book writes the label cell as a row header (th scope=row)
+    cells = "".join(f'<tr><th scope="row">{a}</th><td>{b.replace("<", "&lt;")}</td></tr>' for a, b in ROWS)
     (tmp_path / "html" / "p.html").write_text(f'<section id="t-14-2-1"><table><tbody>{cells}</tbody></table></section>',
                                               encoding="utf-8")
     assert check_rendered(tmp_path) == {"t-14-2-1": {"html": check_table(ARD, ROWS)}}

@@ -39,7 +39,7 @@ def html_tables(folder: Path) -> dict[str, list[list[str]]]:
         for br in tree.iter("br"):
             br.tail = "\n" + (br.tail or "")
         for section in tree.xpath("//section[@id]"):
-            rows = [[cell.text_content() for cell in row.xpath("./td")] for row in section.xpath(".//table//tbody/tr")]
+            rows = [[cell.text_content() for cell in row.xpath("./th|./td")] for row in section.xpath(".//table//tbody/tr")]
             if rows:
                 found.setdefault(section.get("id"), []).extend(rows)
     return found

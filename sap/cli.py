@@ -139,9 +139,11 @@ qc = _stage_command("qc", "QC twin: re-derive key ADaM results from OUT/sdtm ind
 @_report_errors
 def render(out, study_file, allow_invalid):
     """Render the SAP book and every table, listing and figure from OUT/adam into OUT/tlf (Quarto if on PATH)."""
+    from tlf.stage import render_alone
+
     ctx = pipeline.make_context(out=out, study_file=study_file, allow_invalid=allow_invalid)
     with pipeline.locked(ctx.out):
-        pipeline.run_stage(ctx, "render")
+        render_alone(ctx)
 
 
 @main.command()

@@ -56,6 +56,9 @@ class RunContext:
     notes: list[str] = field(default_factory=list)  # warnings that the outputs must carry (e.g. invalid data)
     engine: str = "local"  # where the per-subject-partition derivations run (sap.engine): local or spark
     master: str | None = None  # the Spark master URL with engine spark (default local[2])
+    # the run id of the data a stage works on when it is not this context's inputs: `sap render` on its own
+    # renders the ADaM already in OUT (tlf.stage.rendered_data), whatever run made it
+    data_run_id: str | None = None
 
     @property
     def raw_dir(self) -> Path:
@@ -266,22 +269,23 @@ def run_id(ctx: RunContext) -> str:
     return digest.hexdigest()[:12]
 
 
-def write_manifest(ctx: RunContext) -> dict:
+def write_manifest(ctx: RunContext, inputs: dict | None = None) -> dict:
     """`output/manifest.json`: sha256 of every output file, the inputs, package version, git commit, the
-    versions of the packages that shape output bytes and the sha256 of requirements.lock."""
+    versions of the packages that shape output bytes and the sha256 of requirements.lock. `inputs` (and
+    `ctx.data_run_id`) replace what the context says when a stage rendered data of another run."""
     files = {
         str(path.relative_to(ctx.out)): _sha256(path)
         for path in sorted(ctx.out.rglob("*"))
         if path.is_file() and path.name != "manifest.json" and not any(part.startswith(".") for part in path.relative_to(ctx.out).parts)
     }
     manifest = {
-        "run_id": run_id(ctx),
+        "run_id": ctx.data_run_id or run_id(ctx),
         "package_version": sap.__version__,
         "git_commit": _git_commit(),
         "python": sys.version.split()[0],
         "versions": output_versions(),
         "lock_sha256": lock_sha256(),
-        "inputs": {
+        "inputs": inputs or {
             "raw": str(ctx.raw) if ctx.raw else None,
             "twin": None if ctx.raw else {"seed": ctx.seed, "subjects": ctx.subjects},
             "data_cutoff": ctx.study.data_cutoff.isoformat(),

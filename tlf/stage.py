@@ -15,13 +15,16 @@ With `quarto` on PATH the book is rendered by `quarto render` into output/tlf/qu
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import yaml
 
 from sap.csv_cells import write_rows
+from sap import pipeline
 from sap.errors import InputError, Problem, ValidationFailed
-from sap.pipeline import RunContext, run_id
+from sap.pipeline import MANIFEST, RunContext, run_id, write_manifest
 from sap.datasets import write_json
 from tlf.ard_files import write_ard
 from tlf.ars import ARS_OUTPUTS, check_ars, reporting_event
@@ -30,6 +33,69 @@ from tlf.inputs import AdamFolder, DatasetUnavailable
 from tlf.page import SYNTHETIC_LABEL, RunInfo, build_output, figure_file
 from tlf.render import book
 from tlf.render.rtf import write_rtf
+
+
+def check_rendered_data(ctx: RunContext) -> None:
+    """`sap render` on its own renders only data that passed validation and QC: the results beside the ADaM
+    (OUT/validation/results.json, OUT/qc/qc_results.json) must exist and pass. Otherwise ValidationFailed
+    (exit 2) with one line per reason, unless `ctx.allow_invalid`: then each reason becomes a run note that
+    every output carries. (`sap run` enforces the same in its validate and qc stages.)"""
+    reasons: list[Problem] = []
+    results = ctx.folder("validation") / "results.json"
+    qc = ctx.folder("qc") / "qc_results.json"
+    try:
+        failed = [r for r in json.loads(results.read_text(encoding="utf-8")) if not r.get("success")]
+    except (OSError, ValueError, AttributeError):
+        reasons.append(Problem(str(results), "no validation results for this ADaM (run `sap validate`)"))
+    else:
+        if failed:
+            reasons.append(Problem(str(results), f"validation failed: {len(failed)} expectations"))
+    try:
+        status = json.loads(qc.read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError, AttributeError):
+        reasons.append(Problem(str(qc), "no QC results for this ADaM (run `sap qc`)"))
+    else:
+        if status != "PASS":
+            reasons.append(Problem(str(qc), f"QC status {status}: production and the QC twin differ"))
+    if not reasons:
+        return
+    if not ctx.allow_invalid:
+        raise ValidationFailed(reasons + [Problem("sap render", "refused: render invalid data only with --allow-invalid")])
+    ctx.notes.extend(f"{r.message} ({Path(r.where).name}); outputs rendered with --allow-invalid" for r in reasons)
+
+
+def rendered_data(ctx: RunContext) -> tuple[str, dict]:
+    """The run id and inputs of the ADaM in OUT/adam, for `sap render` on its own: those of OUT/manifest.json
+    when that manifest lists exactly the ADaM files on disk with the same sha256 (the run that made them);
+    otherwise a run id hashed from the ADaM files themselves, so it names the data rendered, never the
+    inputs of a run that did not make them."""
+    adam = ctx.folder("adam")
+    on_disk = {f"adam/{p.name}": pipeline._sha256(p) for p in sorted(adam.glob("*")) if p.is_file()}
+    manifest_path = ctx.out / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        listed = {k: v for k, v in manifest["files"].items() if k.startswith("adam/")}
+    except (OSError, ValueError, KeyError, AttributeError):
+        manifest, listed = None, None
+    if manifest is not None and listed == on_disk:
+        return manifest["run_id"], manifest["inputs"]
+    digest = hashlib.sha256()
+    for name, sha in on_disk.items():
+        digest.update(f"{name} {sha}\n".encode())
+    inputs = {"adam_sha256": digest.hexdigest(), "data_cutoff": ctx.study.data_cutoff.isoformat(),
+              "note": "rendered from OUT/adam by `sap render`; no manifest of the run that made it"}
+    digest.update(ctx.study.model_dump_json().encode())
+    return "adam-" + digest.hexdigest()[:12], inputs
+
+
+def render_alone(ctx: RunContext) -> dict[str, int]:
+    """`sap render`: refuse invalid data (`check_rendered_data`), render with the run id of the data in
+    OUT/adam (`rendered_data`) and rewrite OUT/manifest.json so it lists the new files with that run id."""
+    check_rendered_data(ctx)
+    ctx.data_run_id, inputs = rendered_data(ctx)
+    counts = pipeline.run_stage(ctx, "render")
+    write_manifest(ctx, inputs=inputs)
+    return counts
 
 
 def _write_index(rows: list[dict[str, str]], path: Path) -> None:
@@ -49,7 +115,7 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
     with ctx.staging("tlf") as folder:
         study_file = folder / ".study.yaml"  # the pages re-read this run's plan (it may not be the packaged one)
         study_file.write_text(yaml.safe_dump(ctx.study.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
-        run = RunInfo(adam_dir=adam_dir, figure_dir=(folder / "figures").resolve(), run_id=run_id(ctx),
+        run = RunInfo(adam_dir=adam_dir, figure_dir=(folder / "figures").resolve(), run_id=ctx.data_run_id or run_id(ctx),
                       study=ctx.study, notes=list(ctx.notes),
                       validation_report=(ctx.folder("validation") / "report.md").resolve(), synthetic=ctx.raw is None)
         adam = AdamFolder(run.adam_dir)

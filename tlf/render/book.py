@@ -42,7 +42,11 @@ from tlf.render import layout
 from tlf.render.blocks import OUTPUT_BLOCK_OPEN, TYPST_CHAPTER_SLOT
 
 HERE = Path(__file__).resolve().parent
+# The book project: `tlf/book/_quarto.yml` and `tlf/book/index.qmd` (package data, so a wheel carries them;
+# the clone's root has symlinks to both for `quarto render`), its chapters named relative to the folder
+# holding the packages (the clone's root, or site-packages for an installed wheel).
 PROJECT_ROOT = HERE.parent.parent
+BOOK_DIR = HERE.parent / "book"
 LUA_FILTER = HERE / "conditional.lua"
 TYPST_TEMPLATE = HERE / "book-template.typ"
 CSS = HERE / "book.css"
@@ -71,8 +75,12 @@ class Project:
 
 
 def read_project(root: Path = PROJECT_ROOT) -> Project:
-    """The book's title and chapter files from `_quarto.yml` (parts flattened in order)."""
+    """The book's title and chapter files from `_quarto.yml` (parts flattened in order): the one at `root`
+    (a clone), else the packaged `tlf/book/_quarto.yml`; a chapter is found under `root`, else beside the
+    configuration (`index.qmd` in an installed wheel)."""
     config_path = root / "_quarto.yml"
+    if not config_path.is_file():
+        config_path = BOOK_DIR / "_quarto.yml"
     try:
         config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -83,13 +91,13 @@ def read_project(root: Path = PROJECT_ROOT) -> Project:
         files: list[Path] = []
         for item in items:
             if isinstance(item, str):
-                files.append(root / item)
+                files.append(root / item if (root / item).is_file() else config_path.parent / item)
             elif isinstance(item, dict):
                 files += flatten(item.get("chapters", []))
         return files
 
     chapters = flatten(book.get("chapters", []))
-    missing = [Problem(str(config_path), "chapter file not found", variable="book.chapters", value=str(p.relative_to(root))) for p in chapters if not p.is_file()]
+    missing = [Problem(str(config_path), "chapter file not found", variable="book.chapters", value=p.name) for p in chapters if not p.is_file()]
     if missing:
         raise SapError(missing)
     echo = bool(config.get("execute", {}).get("echo", True))

@@ -145,6 +145,8 @@ def measure_stage(sap: list[str], stage: str, size: int, scratch: Path, seed: in
     # exit 2 = validation or QC found differences: the stage ran to the end and wrote its outputs
     row["status"] = {0: "ok", 2: "completed, checks failed"}.get(run["exit_code"], "failed")
     row["note"] = run["last"] if run["exit_code"] else ""
+    if stage == "render":
+        row["render_steps"] = render_steps(scratch)
     if row["status"] != "failed":
         floor_file = scratch / ".floor.json"
         floor = _run([sys.executable, "-m", "sap.bench", "floor", str(scratch), stage, str(floor_file)])
@@ -158,6 +160,33 @@ def measure_stage(sap: list[str], stage: str, size: int, scratch: Path, seed: in
         else:
             row["note"] = f"I/O floor failed: {floor['last']}"
     return row
+
+
+def render_steps(scratch: Path) -> dict:
+    """The render stage's own profile (`tlf.stage.RenderProfile`, OUT/.render-profile.json): wall and CPU
+    seconds of each step; empty when the stage wrote none."""
+    from tlf.stage import PROFILE_FILE
+
+    try:
+        return json.loads((scratch / PROFILE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def render_steps_table(rows: list[dict]) -> str:
+    """Where render spends its time: for each size with a render profile, each step's wall and CPU seconds
+    and its share of the render stage's wall time (the book's HTML, DOCX and PDF run side by side: their
+    walls overlap, so they are listed under the book step and not added up)."""
+    lines = ["| subjects | render step | wall s | CPU s | share of render wall |", "|---:|---|---:|---:|---:|"]
+    for r in rows:
+        steps = r.get("render_steps") or {}
+        total = r.get("wall_s") or 0
+        for name, step in steps.items():
+            share = f"{100 * step['wall_s'] / total:.0f}%" if total else ""
+            lines.append(f"| {r['subjects']:,} | {name} | {step['wall_s']:.1f} | {step['cpu_s']:.1f} | {share} |")
+            for part, wall in step.get("parts_wall_s", {}).items():
+                lines.append(f"| {r['subjects']:,} | &nbsp;&nbsp;{part} (side by side) | {wall:.1f} | | |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def bench(sizes: tuple[int, ...] = DEFAULT_SIZES, out: Path = Path("output"), seed: int | None = None,
@@ -191,7 +220,8 @@ def bench(sizes: tuple[int, ...] = DEFAULT_SIZES, out: Path = Path("output"), se
               "results": merge_rows(load_rows(folder / "bench.json"), results)}
     write_report(report, folder)
     if readme is not None:
-        update_readme(readme, markdown_table(report["results"]))
+        steps = render_steps_table(report["results"])
+        update_readme(readme, markdown_table(report["results"]) + (f"\n\n{steps}" if steps else ""))
     return report
 
 
@@ -236,7 +266,8 @@ def write_report(report: dict, folder: Path) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow({k: row.get(k, "") for k in COLUMNS})
-    (folder / "bench.md").write_text(markdown_table(rows) + "\n", encoding="utf-8")
+    steps = render_steps_table(rows)
+    (folder / "bench.md").write_text(markdown_table(rows) + "\n" + (f"\n{steps}\n" if steps else ""), encoding="utf-8")
     plot(rows, folder / "bench.png")
 
 

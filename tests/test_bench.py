@@ -65,3 +65,21 @@ def test_readme_without_markers_is_a_one_line_error(tmp_path):
     readme.write_text("no markers\n", encoding="utf-8")
     with pytest.raises(SapError, match="no benchmark markers"):
         update_readme(readme, "| table |")
+
+
+def test_render_steps_table_gives_each_steps_share_of_the_render_wall(tmp_path):
+    from sap.bench import render_steps, render_steps_table
+    from tlf.stage import PROFILE_FILE
+
+    profile = {"outputs: build, figures, RTF, ARD": {"wall_s": 5.0, "cpu_s": 4.5},
+               "book: HTML, DOCX and PDF side by side": {"wall_s": 10.0, "cpu_s": 9.0,
+                                                         "parts_wall_s": {"html": 6.0, "docx": 8.0, "pdf": 10.0}}}
+    (tmp_path / PROFILE_FILE).write_text(json.dumps(profile))
+    row = {"subjects": 40, "stage": "render", "wall_s": 20.0, "render_steps": render_steps(tmp_path)}
+    table = render_steps_table([row, {"subjects": 40, "stage": "adam", "wall_s": 3.0}])
+    lines = table.splitlines()
+    assert lines[2] == "| 40 | outputs: build, figures, RTF, ARD | 5.0 | 4.5 | 25% |"  # 5 of 20 s
+    assert lines[3] == "| 40 | book: HTML, DOCX and PDF side by side | 10.0 | 9.0 | 50% |"
+    assert lines[4:] == ["| 40 | &nbsp;&nbsp;html (side by side) | 6.0 | | |", "| 40 | &nbsp;&nbsp;docx (side by side) | 8.0 | | |",
+                         "| 40 | &nbsp;&nbsp;pdf (side by side) | 10.0 | | |"]
+    assert render_steps(tmp_path / "none") == {} and render_steps_table([{"subjects": 1, "wall_s": 1}]) == ""

@@ -9,6 +9,11 @@ The run is described by environment variables set by `tlf.stage` (or by hand for
   SAP_NOTES        JSON list of run notes that every output must carry (e.g. validation failed)
   SAP_STUDY_FILE   the plan file (default: the packaged sap/study.yaml)
   SAP_VALIDATION_REPORT  the validation report Markdown (default: output/validation/report.md)
+  SAP_OUTPUT_CACHE the outputs the render stage already built (a pickle of `OutputCache`): the pages show
+                   them instead of building every output and drawing every figure a second time
+  SAP_DOCX_PLACEHOLDER  "1" in the fallback renderer: an output's DOCX rendition is only its placeholder
+                   (tlf.render.docx writes it from the page plan), so pandoc does not parse a Markdown table
+                   that would be thrown away
 """
 
 from __future__ import annotations
@@ -106,24 +111,55 @@ def unavailable_block(spec: OutputSpec, reason: str) -> str:
             f"*Not produced in this run: {reason}.*\n")
 
 
+# file stem -> (the built output without its matplotlib figure, its figure PNG or None), or the reason it
+# was not produced: what the render stage built once, for the pages to show
+OutputCache = dict[str, "tuple[Output, Path | None] | str"]
+
+
+def write_output_cache(cache: OutputCache, path: Path) -> Path:
+    import pickle
+
+    path.write_bytes(pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL))
+    return path
+
+
+def read_output_cache() -> OutputCache | None:
+    """The render stage's outputs (SAP_OUTPUT_CACHE), or None outside a render (a preview builds them)."""
+    import pickle
+
+    path = os.environ.get("SAP_OUTPUT_CACHE")
+    return pickle.loads(Path(path).read_bytes()) if path else None
+
+
 def group_markdown(group: str, run: RunInfo | None = None, catalogue: Catalogue | None = None,
-                   adam: Mapping[str, pd.DataFrame] | None = None) -> str:
+                   adam: Mapping[str, pd.DataFrame] | None = None, cache: OutputCache | None = None) -> str:
     """The Markdown of every output of one book page, in catalogue order. An output not yet programmed, or
-    whose ADaM dataset is absent from the run, is listed with the reason (never silently left out)."""
+    whose ADaM dataset is absent from the run, is listed with the reason (never silently left out). With a
+    `cache` (or SAP_OUTPUT_CACHE) the outputs the render stage built are shown; otherwise they are built."""
     run = run or RunInfo.from_env()
     catalogue = catalogue or load_outputs()
-    adam = adam if adam is not None else AdamFolder(run.adam_dir)
+    cache = cache if cache is not None else read_output_cache()
+    adam = adam if adam is not None else (None if cache is not None else AdamFolder(run.adam_dir))
+    placeholder = os.environ.get("SAP_DOCX_PLACEHOLDER") == "1"
     blocks = []
     for spec in catalogue.in_group(group):
         if not spec.builder:
             blocks.append(unavailable_block(spec, "planned; builder not yet programmed"))
             continue
-        try:
-            out = build_output(spec, adam, run)
-        except DatasetUnavailable as exc:
-            blocks.append(unavailable_block(spec, "; ".join(exc.lines())))
-            continue
-        blocks.append(markdown_block(out, figure_file(out, run), new_page=bool(blocks)))
+        if cache is not None:
+            cached = cache[spec.file_stem]
+            if isinstance(cached, str):
+                blocks.append(unavailable_block(spec, cached))
+                continue
+            out, figure = cached
+        else:
+            try:
+                out = build_output(spec, adam, run)
+            except DatasetUnavailable as exc:
+                blocks.append(unavailable_block(spec, "; ".join(exc.lines())))
+                continue
+            figure = figure_file(out, run)
+        blocks.append(markdown_block(out, figure, new_page=bool(blocks), docx_placeholder_only=placeholder))
     return "\n".join(blocks)
 
 

@@ -15,8 +15,12 @@ With `quarto` on PATH the book is rendered by `quarto render` into output/tlf/qu
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
+import os
+import time
 from pathlib import Path
 
 import yaml
@@ -30,7 +34,7 @@ from tlf.ard_files import write_ard
 from tlf.ars import ARS_OUTPUTS, check_ars, reporting_event
 from tlf.catalog import load_outputs
 from tlf.inputs import AdamFolder, DatasetUnavailable
-from tlf.page import SYNTHETIC_LABEL, RunInfo, build_output, figure_file
+from tlf.page import SYNTHETIC_LABEL, OutputCache, RunInfo, build_output, figure_file, write_output_cache
 from tlf.render import book
 from tlf.render.rtf import write_rtf
 
@@ -98,6 +102,34 @@ def render_alone(ctx: RunContext) -> dict[str, int]:
     return counts
 
 
+PROFILE_FILE = ".render-profile.json"  # beside the run's folders, not an output: `sap bench` reads it
+
+
+class RenderProfile:
+    """Wall and CPU seconds of each render step; CPU is this process's and that of the child processes
+    that ended within the step (the kernel, pandoc), so the CPU of side-by-side steps is their sum."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, dict] = {}
+
+    @contextlib.contextmanager
+    def step(self, name: str):
+        wall, before = time.perf_counter(), os.times()
+        try:
+            yield
+        finally:
+            after = os.times()
+            cpu = sum(getattr(after, f) - getattr(before, f) for f in ("user", "system", "children_user", "children_system"))
+            self.steps[name] = {"wall_s": round(time.perf_counter() - wall, 2), "cpu_s": round(cpu, 2)}
+
+    def parts(self, name: str, walls: dict[str, float]) -> None:
+        """Wall seconds of the side-by-side parts of a step."""
+        self.steps[name]["parts_wall_s"] = {k: round(v, 2) for k, v in walls.items()}
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(self.steps, indent=1) + "\n", encoding="utf-8")
+
+
 def _write_index(rows: list[dict[str, str]], path: Path) -> None:
     write_rows(rows, ["number", "kind", "title", "status", "file"], path)
 
@@ -122,6 +154,10 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
         produced = 0
         ars_outputs = []
         built = {}  # file stem -> (Output, figure PNG): the DOCX book's outputs, written from the page plan
+        cache: OutputCache = {}  # the same, and why an output was not produced: what the book's pages show
+        profile = RenderProfile()
+        outputs_step = profile.step("outputs: build, figures, RTF, ARD")
+        outputs_step.__enter__()
         for spec in catalogue.outputs:
             row = {"number": spec.number, "kind": spec.kind, "title": spec.title, "status": "", "file": ""}
             if not spec.builder:
@@ -131,11 +167,13 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
                     out = build_output(spec, adam, run)
                 except DatasetUnavailable as exc:
                     row["status"] = "not produced: " + "; ".join(exc.lines())
+                    cache[spec.file_stem] = "; ".join(exc.lines())
                     ctx.log(f"  render: {spec.label} not produced: {'; '.join(exc.lines())}")
                 else:
                     figure = figure_file(out, run)
                     rtf = write_rtf(out, folder / "rtf", figure)
-                    built[out.file_stem] = (out, figure)
+                    # drawn once: the pages reuse the PNG, never the matplotlib figure
+                    built[out.file_stem] = cache[out.file_stem] = (dataclasses.replace(out, figure=None), figure)
                     write_ard(out.analysis_results(), folder / "ard", out.file_stem, f"ARD of {out.label}", ctx.study)
                     if spec.number in ARS_OUTPUTS:
                         ars_outputs.append(out)
@@ -149,21 +187,30 @@ def run_stage(ctx: RunContext) -> dict[str, int]:
             if problems:  # a bug in tlf.ars, not bad input
                 raise RuntimeError("ARS JSON: " + "; ".join(problems[:3]))
             write_json(event, folder / "ard" / "ars.json")
+        outputs_step.__exit__(None, None, None)
 
-        env = {**run.to_env(), "SAP_STUDY_FILE": str(study_file.resolve())}
+        cache_file = write_output_cache(cache, folder / ".outputs.pickle")
+        env = {**run.to_env(), "SAP_STUDY_FILE": str(study_file.resolve()), "SAP_OUTPUT_CACHE": str(cache_file.resolve())}
         project = book.read_project()
         if book.quarto_available():
-            book.render_with_quarto(project, folder, env)
+            with profile.step("quarto render"):
+                book.render_with_quarto(project, folder, env)
         else:
-            chapters = book.execute_chapters(project, env, folder / "figures")
+            with profile.step("pages: one kernel runs every page"):
+                chapters = book.execute_chapters(project, {**env, "SAP_DOCX_PLACEHOLDER": "1"}, folder / "figures")
             study = ctx.study.study
-            book.render_book(chapters, folder, project, ctx.stamp,
-                             header_left=" | ".join([f"{study.studyid} ({study.nct})"] + ([SYNTHETIC_LABEL] if run.synthetic else [])),
-                             header_right="Statistical Analysis Plan, Tables, Listings and Figures",
-                             footer_left=f"Run id {run.run_id}; data cut-off {ctx.study.data_cutoff.isoformat()}",
-                             outputs=built)
+            with profile.step("book: HTML, DOCX and PDF side by side"):
+                walls = book.render_book(chapters, folder, project, ctx.stamp,
+                                         header_left=" | ".join([f"{study.studyid} ({study.nct})"] + ([SYNTHETIC_LABEL] if run.synthetic else [])),
+                                         header_right="Statistical Analysis Plan, Tables, Listings and Figures",
+                                         footer_left=f"Run id {run.run_id}; data cut-off {ctx.study.data_cutoff.isoformat()}",
+                                         outputs=built)
+            profile.parts("book: HTML, DOCX and PDF side by side", walls)
         study_file.unlink()
-        checked = check_rendering(folder)
+        cache_file.unlink()
+        with profile.step("rendered-output QC"):
+            checked = check_rendering(folder)
+    profile.write(ctx.out / PROFILE_FILE)
     return {"outputs": produced, "planned": len(rows) - produced, "pages": len(project.chapters), **checked}
 
 

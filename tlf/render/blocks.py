@@ -78,29 +78,29 @@ def html_block(out: Output, figure_png: Path | None = None, title: bool = True) 
 TYPST_CHAPTER_SLOT = "// chapter-heading-slot"
 
 
-def _typst_text(text: str, size: float, line: float, weight: str = "regular") -> str:
+def _typst_text_rule(size: float, line: float) -> str:
     """Typst text in the paginator's font with an exact line pitch: the line box is `line` tall (top and
-    bottom edges around the baseline) and paragraphs have no leading or spacing of their own."""
+    bottom edges around the baseline); paragraphs have no leading or spacing of their own."""
     top = round(line * 0.75, 2)
-    return (f"text(font: {typst_string(lay.PDF_FONT)}, size: {size:g}pt, weight: {typst_string(weight)}, "
-            f"top-edge: {top:g}pt, bottom-edge: {-(line - top):g}pt")
+    return (f"set text(font: {typst_string(lay.PDF_FONT)}, size: {size:g}pt, top-edge: {top:g}pt, "
+            f"bottom-edge: {-(line - top):g}pt)")
 
 
 def _typst_cell(text: str, align: str, indent: int = 0) -> str:
-    body = f"{_typst_text(text, lay.BODY_PT, lay.LINE_PT)}, {typst_string(text)})"
+    """A cell through the page block's `c(alignment, content)` helper (short: a listing has thousands)."""
+    body = typst_string(text)
     if indent:
         body = f"pad(left: {indent * lay.INDENT_PT:g}pt, {body})"
-    return f"table.cell(align: {_TYPST_ALIGN[align]}, {body})"
+    return f"c({_TYPST_ALIGN[align]}, {body})"
 
 
 def _typst_page(layout: lay.Layout, rows: list[lay.PlannedRow], figure_path: Path | None) -> str:
     """One planned page: titles, the table with its header row and the page's rows, footnotes and source."""
     out = layout.out
-    parts = []
-    for n, title in enumerate(layout.titles):
-        weight = "bold" if n == 0 else "regular"
-        parts.append(f"align(center, {_typst_text(title, lay.TITLE_PT, lay.TITLE_LINE_PT, weight)}, {typst_string(title)}))")
-    parts.append(f"v({lay.GAP_PT:g}pt)")
+    titles = [f"text(weight: {typst_string('bold' if n == 0 else 'regular')}, {typst_string(title)})"
+              for n, title in enumerate(layout.titles)]
+    parts = ["{", "  " + _typst_text_rule(lay.TITLE_PT, lay.TITLE_LINE_PT),
+             *(f"  align(center, {t})" for t in titles), "}", f"v({lay.GAP_PT:g}pt)"]
     if layout.widths:
         aligns = out.alignments()
         columns = ", ".join(f"{w:.2f}pt" for w in layout.widths)
@@ -119,8 +119,10 @@ def _typst_page(layout: lay.Layout, rows: list[lay.PlannedRow], figure_path: Pat
         parts.append(f"align(center, image({typst_string(str(figure_path))}, width: {width:.1f}pt, height: {height:.1f}pt))")
         parts.append(f"v({lay.GAP_PT:g}pt)")
     for note in layout.notes:
-        parts.append(f"block(spacing: 0pt, {_typst_text(note, lay.BODY_PT, lay.LINE_PT)}, {typst_string(note)}))")
-    return "#{\n  set par(leading: 0pt, spacing: 0pt, justify: false)\n  " + "\n  ".join(parts) + "\n}"
+        parts.append(f"block(spacing: 0pt, {typst_string(note)})")
+    head = ["set par(leading: 0pt, spacing: 0pt, justify: false)", _typst_text_rule(lay.BODY_PT, lay.LINE_PT),
+            "let c(a, body) = table.cell(align: a, body)"]
+    return "#{\n  " + "\n  ".join(head + parts) + "\n}"
 
 
 def typst_block(out: Output, figure_path: Path | None = None, new_page: bool = True) -> str:
@@ -177,7 +179,8 @@ def docx_markdown(out: Output, figure_path: Path | None = None, title: bool = Tr
 OUTPUT_BLOCK_OPEN = '::: {.content-hidden when-format="typst" .tlf-heading}'  # the first line of every output's block
 
 
-def markdown_block(out: Output, figure_png: Path | None = None, new_page: bool = True) -> str:
+def markdown_block(out: Output, figure_png: Path | None = None, new_page: bool = True,
+                   docx_placeholder_only: bool = False) -> str:
     """The whole output as Markdown for a page: a heading (for the HTML and DOCX table of contents; the
     Typst block carries its own), then one rendition per format. `new_page=False` lets the first output of
     a page follow the page heading in the PDF."""
@@ -188,5 +191,6 @@ def markdown_block(out: Output, figure_png: Path | None = None, new_page: bool =
         # Quarto renders this Markdown; the fallback's Lua filter turns the div into a placeholder paragraph
         # that tlf.render.docx fills from the page plan (and drops the heading above: the output's own first
         # title is its outline entry)
-        f'::: {{.content-visible when-format="docx" .tlf-docx stem="{out.file_stem}"}}\n' + docx_markdown(out, figure_png, title=False) + "\n:::",
+        f'::: {{.content-visible when-format="docx" .tlf-docx stem="{out.file_stem}"}}\n'
+        + ("" if docx_placeholder_only else docx_markdown(out, figure_png, title=False)) + "\n:::",
     ]) + "\n"

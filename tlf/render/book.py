@@ -318,20 +318,27 @@ def render_pdf(chapters: list[Chapter], path: Path, project: Project, header_lef
 
 
 def render_book(chapters: list[Chapter], folder: Path, project: Project, stamp: dt.date, header_left: str,
-                header_right: str, footer_left: str, outputs: dict | None = None) -> None:
-    """HTML pages, the DOCX and the PDF of the executed chapters. The three are independent pandoc runs, so
-    they run side by side (pandoc is a separate process; the threads only wait for it). SOURCE_DATE_EPOCH
-    (read by pandoc for DOCX dates) is the plan's date for the whole render, never the wall clock."""
+                header_right: str, footer_left: str, outputs: dict | None = None) -> dict[str, float]:
+    """HTML pages, the DOCX and the PDF of the executed chapters; returns the wall seconds of each. The three
+    are independent pandoc runs, so they run side by side (pandoc is a separate process; the threads mostly
+    wait for it). SOURCE_DATE_EPOCH (read by pandoc for DOCX dates) is the plan's date for the whole render,
+    never the wall clock."""
+    import time
     from concurrent.futures import ThreadPoolExecutor
+
+    def timed(function, *args, **kwargs) -> float:
+        start = time.perf_counter()
+        function(*args, **kwargs)
+        return time.perf_counter() - start
 
     os.environ["SOURCE_DATE_EPOCH"] = str(int(dt.datetime.combine(stamp, dt.time(), dt.timezone.utc).timestamp()))
     with ThreadPoolExecutor(max_workers=3) as pool:
         jobs = [
-            pool.submit(render_html, chapters, folder / "html", project.title),
-            pool.submit(render_docx, chapters, folder / "book.docx", project.title, stamp, outputs or {},
+            pool.submit(timed, render_html, chapters, folder / "html", project.title),
+            pool.submit(timed, render_docx, chapters, folder / "book.docx", project.title, stamp, outputs or {},
                         header_left, footer_left),
-            pool.submit(render_pdf, chapters, folder / "book.pdf", project, header_left=header_left,
+            pool.submit(timed, render_pdf, chapters, folder / "book.pdf", project, header_left=header_left,
                         header_right=header_right, footer_left=footer_left, stamp=stamp),
         ]
-        for job in jobs:
-            job.result()  # re-raise the first failure (a SapError from Typst, say)
+        walls = [job.result() for job in jobs]  # re-raises the first failure (a SapError from Typst, say)
+    return dict(zip(("html", "docx", "pdf"), walls))

@@ -308,6 +308,41 @@ class Arm(_Strict):
     programming_context: str
 
 
+class MeddraTerm(_Strict):
+    name: str
+    code: int = Field(ge=10_000_000, le=99_999_999)  # MedDRA codes have 8 digits
+    soc: str | None = None   # HLGT: its SOC
+    hlgt: str | None = None  # HLT: its HLGT
+    hlt: str | None = None   # PT: its primary HLT
+    pt: str | None = None    # LLT: its PT
+
+
+class Meddra(_Strict):
+    """`specs/meddra.yaml`: the MedDRA hierarchy of the twin's AE terms (a synthetic dictionary: see the file)."""
+
+    version: str = Field(pattern=r"^\d{1,2}\.\d$")
+    synthetic_prefix: str
+    soc: list[MeddraTerm]
+    hlgt: list[MeddraTerm]
+    hlt: list[MeddraTerm]
+    pt: list[MeddraTerm]
+    llt: list[MeddraTerm]
+
+    @model_validator(mode="after")
+    def _hierarchy_resolves(self) -> "Meddra":
+        """Every parent named exists at the level above; an LLT that is its PT has the PT's code."""
+        for level, parent, above in (("hlgt", "soc", self.soc), ("hlt", "hlgt", self.hlgt), ("pt", "hlt", self.hlt), ("llt", "pt", self.pt)):
+            names = {t.name for t in above}
+            for term in getattr(self, level):
+                if getattr(term, parent) not in names:
+                    raise ValueError(f"{level} {term.name!r}: {parent} {getattr(term, parent)!r} is not a {parent} of the file")
+        pt_codes = {t.name: t.code for t in self.pt}
+        for term in self.llt:
+            if term.name == term.pt and term.code != pt_codes[term.pt]:
+                raise ValueError(f"llt {term.name!r} is its PT: its code must be the PT's ({pt_codes[term.pt]})")
+        return self
+
+
 def plan_problems(path: Path, exc: ValidationError) -> list[Problem]:
     """One line per problem of a plan file, naming the file and the key path (`sledai_2k.items.3.weight`). A
     misspelt key is one line ("unknown key 'wieght' (misspelt? expected: weight)"), not an unknown key plus
@@ -370,6 +405,35 @@ def load_queries() -> list[dict]:
 def load_arm() -> dict:
     """`specs/arm.yaml` (Analysis Results Metadata beyond the ARS JSON), validated by `Arm`, as a copy."""
     return copy.deepcopy(_plan_data("arm.yaml", Arm))
+
+
+def load_meddra() -> dict:
+    """`specs/meddra.yaml` validated by `Meddra`, as a copy."""
+    return copy.deepcopy(_plan_data("meddra.yaml", Meddra))
+
+
+MEDDRA_CODING_COLUMNS = ("LLT", "LLT_CODE", "PT", "PT_CODE", "HLT", "HLT_CODE", "HLGT", "HLGT_CODE", "SOC", "SOC_CODE")
+
+
+def meddra_coding(llts: pd.Series) -> pd.DataFrame:
+    """The MedDRA coding of each lowest level term (`specs/meddra.yaml`): LLT, PT, primary HLT, HLGT and
+    primary SOC with their codes (integers), one row per input value in input order; an LLT the dictionary
+    lacks is a SpecError naming it."""
+    meddra = load_meddra()
+    by = {level: {t["name"]: t for t in meddra[level]} for level in ("soc", "hlgt", "hlt", "pt", "llt")}
+    unknown = sorted(set(llts.dropna()) - set(by["llt"]))
+    if unknown:
+        raise SpecError([Problem(str(SPECS_DIR / "meddra.yaml"), "lowest level term not in the dictionary", variable="llt", value=v) for v in unknown])
+    rows = {}
+    for name in set(llts.dropna()):
+        llt = by["llt"][name]
+        pt = by["pt"][llt["pt"]]
+        hlt = by["hlt"][pt["hlt"]]
+        hlgt = by["hlgt"][hlt["hlgt"]]
+        soc = by["soc"][hlgt["soc"]]
+        rows[name] = (llt["name"], llt["code"], pt["name"], pt["code"], hlt["name"], hlt["code"], hlgt["name"], hlgt["code"],
+                      soc["name"], soc["code"])
+    return pd.DataFrame([rows[v] for v in llts], columns=list(MEDDRA_CODING_COLUMNS), index=llts.index)
 
 
 def _validation_problems(path: Path, exc: ValidationError) -> list[Problem]:

@@ -12,12 +12,14 @@ from sdtm.raw import DomainResult, RawExtract, sdtm_terms
 from sdtm.subjects import add_subject_reference, edc_date_to_iso, split_by_cutoff_and_subject
 
 ONGOING = "ONGOING"
+
 END_OF_STUDY = "END OF STUDY"
 
 
 def build_ae(raw: RawExtract, study: Study) -> DomainResult:
-    """AE from the AE form: AETERM verbatim; AELLT, AEDECOD (PT), AEHLT, AEBODSYS = AESOC (SOC) from the
-    coding; severity, seriousness, action, outcome upper-cased to their CT terms; AEREL sponsor terms
+    """AE from the AE form: AETERM verbatim; AELLT, AEDECOD (PT), AEHLT, AEHLGT, AEBODSYS = AESOC (primary
+    SOC) from the coding, each with its MedDRA code (AELLTCD, AEPTCD, AEHLTCD, AEHLGTCD, AEBDSYCD = AESOCCD,
+    SDTMIG 3.4 Expected); severity, seriousness, action, outcome upper-cased to their CT terms; AEREL sponsor terms
     (Definitely related -> RELATED). AESTDTC/AEENDTC ISO 8601 with partial dates kept partial; an ongoing
     AE has AEENRTPT ONGOING relative to AEENTPT END OF STUDY (SDTMIG 4.4.7). AESTDY/AEENDY against RFSTDTC
     (missing for partial dates); AESEQ by start date then AE number. AEs starting after the data cut-off
@@ -33,10 +35,17 @@ def build_ae(raw: RawExtract, study: Study) -> DomainResult:
             "AESPID": ae_raw["AE_NO"].astype("int64").astype("str"),
             "AETERM": ae_raw["AE_TERM"],
             "AELLT": ae_raw["AE_LLT"],
+            "AELLTCD": ae_raw["AE_LLT_CODE"],
             "AEDECOD": ae_raw["AE_PT"],
+            "AEPTCD": ae_raw["AE_PT_CODE"],
             "AEHLT": ae_raw["AE_HLT"],
+            "AEHLTCD": ae_raw["AE_HLT_CODE"],
+            "AEHLGT": ae_raw["AE_HLGT"],
+            "AEHLGTCD": ae_raw["AE_HLGT_CODE"],
             "AEBODSYS": ae_raw["AE_SOC"],
+            "AEBDSYCD": ae_raw["AE_SOC_CODE"],
             "AESOC": ae_raw["AE_SOC"],
+            "AESOCCD": ae_raw["AE_SOC_CODE"],
             "AESEV": ae_raw["SEVERITY"].str.upper(),
             "AESER": sdtm_terms(ae_raw["SERIOUS"], "adverse_events", "SERIOUS"),
             "AEACN": ae_raw["ACTION"].str.upper(),
@@ -54,7 +63,7 @@ def build_ae(raw: RawExtract, study: Study) -> DomainResult:
     ae["AEENDY"] = study_day(ae["AEENDTC"], ae["RFSTDTC"])
     ae["AESEQ"] = sequence_number(ae, order=["AESTDTC", "_AE_NO"])
     ae = ae.sort_values(["USUBJID", "AESEQ"], kind="stable").reset_index(drop=True)
-    columns = ["STUDYID", "DOMAIN", "USUBJID", "AESEQ", "AESPID", "AETERM", "AELLT", "AEDECOD", "AEHLT",
-               "AEBODSYS", "AESOC", "AESEV", "AESER", "AEACN", "AEREL", "AEOUT", "AESTDTC", "AEENDTC",
+    columns = ["STUDYID", "DOMAIN", "USUBJID", "AESEQ", "AESPID", "AETERM", "AELLT", "AELLTCD", "AEDECOD", "AEPTCD",
+               "AEHLT", "AEHLTCD", "AEHLGT", "AEHLGTCD", "AEBODSYS", "AEBDSYCD", "AESOC", "AESOCCD", "AESEV", "AESER", "AEACN", "AEREL", "AEOUT", "AESTDTC", "AEENDTC",
                "AESTDY", "AEENDY", "AEENRTPT", "AEENTPT"]
     return DomainResult(domain=ae[columns], mapped={"adverse_events": len(ae_raw)}, rejected=rejected)

@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sap.errors import Problem, SapError, SpecError
-from sap.specs import SPECS_DIR, Instruments, LabTests, read_plan_file
+from sap.specs import MEDDRA_CODING_COLUMNS, SPECS_DIR, Instruments, LabTests, meddra_coding, read_plan_file
 from sap.study import Study
 from sdtm.raw import RawForms
 
@@ -140,42 +140,30 @@ FLOW_NOISE = 0.12
 MISSED_INJECTION = 0.01
 INJECTION_SITES = (["Abdomen", "Thigh", "Upper arm"], [0.6, 0.25, 0.15])
 
-# MedDRA-coded AE catalogue: (verbatim, LLT, PT, HLT, SOC, relationships, share of Moderate)
-_GENERAL = "General disorders and administration site conditions"
-_INFECTIONS = "Infections and infestations"
-INJECTION_SITE_AE = ("redness at injection site", "Injection site reaction", "Injection site reaction",
-                     "Injection site reactions", _GENERAL)
+# AE catalogue: verbatim term and its MedDRA lowest level term; the rest of the coding (PT, HLT, HLGT, SOC
+# and every code) is read from sap/specs/meddra.yaml
+INJECTION_SITE_AE = ("redness at injection site", "Injection site reaction")
 INJECTION_SITE_VERBATIMS = ["redness at injection site", "injection site redness and itching",
                             "swelling at injection site", "pain and redness at injection site"]
 OTHER_AES = [
-    # verbatim, LLT, PT, HLT, SOC, relationship choices, P(moderate), weight in the catalogue
-    ("upper respiratory infection", "Upper respiratory infection", "Upper respiratory tract infection",
-     "Upper respiratory tract infections NEC", _INFECTIONS, ["Not related", "Unlikely related"], 0.2, 5),
-    ("common cold", "Common cold", "Nasopharyngitis", "Upper respiratory tract infections NEC", _INFECTIONS,
-     ["Not related", "Unlikely related"], 0.1, 3),
-    ("fever", "Fever", "Pyrexia", "Febrile disorders", _GENERAL, ["Possibly related", "Probably related"], 0.2, 3),
-    ("flu-like symptoms", "Flu-like symptoms", "Influenza like illness", "General signs and symptoms NEC",
-     _GENERAL, ["Possibly related", "Probably related"], 0.1, 2),
-    ("headache", "Headache", "Headache", "Headaches NEC", "Nervous system disorders",
-     ["Unlikely related", "Possibly related"], 0.1, 2),
-    ("tiredness", "Tiredness", "Fatigue", "Asthenic conditions", _GENERAL, ["Unlikely related", "Possibly related"], 0.0, 2),
-    ("urinary tract infection", "Urinary tract infection", "Urinary tract infection", "Urinary tract infections",
-     _INFECTIONS, ["Not related", "Unlikely related"], 0.3, 1),
-    ("cough", "Cough", "Cough", "Coughing and associated symptoms", "Respiratory, thoracic and mediastinal disorders",
-     ["Not related", "Unlikely related"], 0.0, 1),
-    ("nausea", "Nausea", "Nausea", "Nausea and vomiting symptoms", "Gastrointestinal disorders",
-     ["Unlikely related", "Possibly related"], 0.0, 1),
-    ("diarrhoea", "Diarrhoea", "Diarrhoea", "Diarrhoea (excl infective)", "Gastrointestinal disorders",
-     ["Not related", "Unlikely related"], 0.0, 1),
-    ("muscle pain", "Muscle pain", "Myalgia", "Muscle pains", "Musculoskeletal and connective tissue disorders",
-     ["Unlikely related", "Possibly related"], 0.0, 1),
-    ("shingles", "Shingles", "Herpes zoster", "Herpes viral infections", _INFECTIONS,
-     ["Unlikely related", "Possibly related"], 0.5, 0.5),
+    # verbatim, LLT, relationship choices, P(moderate), weight in the catalogue
+    ("upper respiratory infection", "Upper respiratory infection", ["Not related", "Unlikely related"], 0.2, 5),
+    ("common cold", "Common cold", ["Not related", "Unlikely related"], 0.1, 3),
+    ("fever", "Fever", ["Possibly related", "Probably related"], 0.2, 3),
+    ("flu-like symptoms", "Flu-like symptoms", ["Possibly related", "Probably related"], 0.1, 2),
+    ("headache", "Headache", ["Unlikely related", "Possibly related"], 0.1, 2),
+    ("tiredness", "Tiredness", ["Unlikely related", "Possibly related"], 0.0, 2),
+    ("urinary tract infection", "Urinary tract infection", ["Not related", "Unlikely related"], 0.3, 1),
+    ("cough", "Cough", ["Not related", "Unlikely related"], 0.0, 1),
+    ("nausea", "Nausea", ["Unlikely related", "Possibly related"], 0.0, 1),
+    ("diarrhoea", "Diarrhoea", ["Not related", "Unlikely related"], 0.0, 1),
+    ("muscle pain", "Muscle pain", ["Unlikely related", "Possibly related"], 0.0, 1),
+    ("shingles", "Shingles", ["Unlikely related", "Possibly related"], 0.5, 0.5),
 ]
 OTHER_AES_PER_SUBJECT = 0.9           # Poisson mean of on-study AEs other than injection-site reactions
 UNKNOWN_DAY_AE = 0.06                 # chance an on-study AE start date has an unknown day
 ONGOING_AT_END = 0.05
-PRE_DOSE_AE = ("headache", "Headache", "Headache", "Headaches NEC", "Nervous system disorders")
+PRE_DOSE_AE = ("headache", "Headache")
 DISCONTINUATION_REASONS = ["Withdrawal by subject", "Lost to follow-up", "Lack of efficacy", "Physician decision"]
 
 MONTH_ABBREVIATIONS = np.array(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])
@@ -600,17 +588,17 @@ def _adverse_events_form(study: Study, subjects: pd.DataFrame, course: Course, c
     isr = np.flatnonzero(exact_flags(rng, n, round_half_up(n * INJECTION_SITE_FRACTION)))
     early = dose_days[: 2 * study.dosing.doses_per_cycle]
     isr_day = np.minimum(early[rng.integers(0, early.size, isr.size)], on_study_days[isr])
-    _, llt, pt, hlt, soc = INJECTION_SITE_AE
+    _, llt = INJECTION_SITE_AE
     isr_frame = pd.DataFrame({
         "subject": isr, "start": first[isr] + (isr_day - 1).astype("timedelta64[D]"),
         "duration": rng.integers(1, 4, isr.size), "AE_TERM": rng.choice(INJECTION_SITE_VERBATIMS, isr.size),
-        "AE_LLT": llt, "AE_PT": pt, "AE_HLT": hlt, "AE_SOC": soc, "SEVERITY": "Mild",
+        "AE_LLT": llt, "SEVERITY": "Mild",
         "RELATIONSHIP": rng.choice(["Probably related", "Definitely related"], isr.size), "kind": "isr",
     })
 
     # other AEs on study
     who = np.repeat(np.arange(n), rng.poisson(OTHER_AES_PER_SUBJECT, n))
-    catalogue = pd.DataFrame(OTHER_AES, columns=["AE_TERM", "AE_LLT", "AE_PT", "AE_HLT", "AE_SOC", "relationships", "moderate", "weight"])
+    catalogue = pd.DataFrame(OTHER_AES, columns=["AE_TERM", "AE_LLT", "relationships", "moderate", "weight"])
     share = catalogue["weight"].to_numpy(dtype=float)
     entry = rng.choice(len(catalogue), who.size, p=share / share.sum())
     chosen = catalogue.iloc[entry].reset_index(drop=True)
@@ -620,8 +608,7 @@ def _adverse_events_form(study: Study, subjects: pd.DataFrame, course: Course, c
         "subject": who,
         "start": first[who] + np.floor(rng.random(who.size) * on_study_days[who]).astype("int64").astype("timedelta64[D]"),
         "duration": rng.integers(1, 15, who.size),
-        "AE_TERM": chosen["AE_TERM"], "AE_LLT": chosen["AE_LLT"], "AE_PT": chosen["AE_PT"],
-        "AE_HLT": chosen["AE_HLT"], "AE_SOC": chosen["AE_SOC"],
+        "AE_TERM": chosen["AE_TERM"], "AE_LLT": chosen["AE_LLT"],
         "SEVERITY": np.where(rng.random(who.size) < chosen["moderate"].to_numpy(dtype=float), "Moderate", "Mild"),
         "RELATIONSHIP": np.where(rng.random(who.size) < 0.5, related_first[entry], related_second[entry]),
         "kind": "other",
@@ -629,12 +616,12 @@ def _adverse_events_form(study: Study, subjects: pd.DataFrame, course: Course, c
 
     # history-like AEs ending before the first dose
     pre = np.flatnonzero(exact_flags(rng, n, round_half_up(n * PRE_DOSE_AE_FRACTION)))
-    verbatim, llt, pt, hlt, soc = PRE_DOSE_AE
+    verbatim, llt = PRE_DOSE_AE
     pre_start = first[pre] - rng.integers(10, 31, pre.size).astype("timedelta64[D]")
     pre_frame = pd.DataFrame({
         "subject": pre, "start": pre_start,
         "duration": np.minimum(rng.integers(2, 8, pre.size), (first[pre] - pre_start).astype(int) - 1),
-        "AE_TERM": verbatim, "AE_LLT": llt, "AE_PT": pt, "AE_HLT": hlt, "AE_SOC": soc, "SEVERITY": "Mild",
+        "AE_TERM": verbatim, "AE_LLT": llt, "SEVERITY": "Mild",
         "RELATIONSHIP": "Not related", "kind": "pre",
     })
 
@@ -660,11 +647,13 @@ def _adverse_events_form(study: Study, subjects: pd.DataFrame, course: Course, c
     sorted_subject = subject[order]
     first_of_subject = np.r_[0, np.flatnonzero(sorted_subject[1:] != sorted_subject[:-1]) + 1] if m else np.array([], dtype=int)
     ae_no = np.arange(m) - np.repeat(first_of_subject, np.diff(np.r_[first_of_subject, m])) + 1
-    text = {c: events[c].to_numpy(dtype=object)[order] for c in ["AE_TERM", "AE_LLT", "AE_PT", "AE_HLT", "AE_SOC", "SEVERITY", "RELATIONSHIP"]}
+    text = {c: events[c].to_numpy(dtype=object)[order] for c in ["AE_TERM", "AE_LLT", "SEVERITY", "RELATIONSHIP"]}
+    coding = meddra_coding(pd.Series(text["AE_LLT"], dtype=object))  # the coding tool's export, from the dictionary
     columns = {
         "SUBJECT": coded(subjects["SUBJECT"].tolist(), sorted_subject),
         "AE_NO": format_numbers(ae_no, 0),
-        **{c: text[c] for c in ["AE_TERM", "AE_LLT", "AE_PT", "AE_HLT", "AE_SOC"]},
+        "AE_TERM": text["AE_TERM"],
+        **{f"AE_{c}": (coding[c].astype("str") if c.endswith("_CODE") else coding[c]).to_numpy(dtype=object) for c in MEDDRA_CODING_COLUMNS},
         "START_DATE": partial_edc_dates(start[order], unknown_day[order], unknown_month[order]),
         "END_DATE": edc_dates(end[order], blank=ongoing[order]),
         "ONGOING": yes_no(ongoing[order]),

@@ -6,7 +6,8 @@ specs under `sap/specs/` and the data (text lengths and the value-level test cod
   variable cites its acrf page(s) (`submission.pages`), a predecessor its source variable.
 - CodeLists: CDISC terms with their NCI codes (Alias nci:ExtCodeID) where the specs hold them; a codelist
   whose source is "Sponsor" (or not CDISC) has no StandardOID and a CommentDef saying it is sponsor-defined;
-  MedDRA-coded AE variables reference MedDRA as an external dictionary.
+  MedDRA-coded AE and ADAE variables reference MedDRA as an external dictionary (terms and codes apart, as a
+  codelist has one data type), at the version of the AE coding (sap/study.yaml safety.meddra_version).
 - ValueListDefs/WhereClauseDefs: the result variable of each parameterised dataset per test code (LB
   LBORRES by LBTESTCD, QS QSORRES by QSTESTCD, ADLB/ADQS/ADRS AVAL by PARAMCD).
 - MethodDefs from the derivation texts of derived variables; CommentDefs for the derivation texts of the
@@ -38,6 +39,7 @@ ADAMIG_VERSION = "1.3"
 STYLESHEET = "define2-1.xsl"
 MEDDRA_VARIABLES = {"AELLT", "AELLTCD", "AEDECOD", "AEPTCD", "AEHLT", "AEHLTCD", "AEHLGT", "AEHLGTCD", "AEBODSYS",
                     "AEBDSYCD", "AESOC", "AESOCCD"}
+MEDDRA_CODELISTS = {"text": ("CL.MEDDRA", "MedDRA"), "integer": ("CL.MEDDRA.CODE", "MedDRA code")}
 # Parameterised datasets: (result variable, parameter variable) of their value-level metadata.
 VALUE_LEVEL = {"LB": ("LBORRES", "LBTESTCD"), "QS": ("QSORRES", "QSTESTCD"), "ADLB": ("AVAL", "PARAMCD"),
                "ADQS": ("AVAL", "PARAMCD"), "ADRS": ("AVAL", "PARAMCD")}
@@ -82,7 +84,7 @@ class DefineBuilder:
         self.used_codelists: dict[str, Codelist] = {}
         self.value_lists: list = []
         self.where_clauses: list = []
-        self.uses_meddra = False
+        self.uses_meddra: set[str] = set()
         self.problems: list[Problem] = []
         ct = study.trial_summary.standards.ct.isoformat()
         if standard == "SDTM":
@@ -116,9 +118,11 @@ class DefineBuilder:
         if var.codelist:
             self.used_codelists[var.codelist] = self.codelists[var.codelist]
             return DEF.CodeListRef(CodeListOID=f"CL.{var.codelist}")
-        if spec.name == "AE" and var.name in MEDDRA_VARIABLES:
-            self.uses_meddra = True
-            return DEF.CodeListRef(CodeListOID="CL.MEDDRA")
+        if spec.name in ("AE", "ADAE") and var.name in MEDDRA_VARIABLES:
+            # MedDRA terms and MedDRA codes: two external codelists, as a codelist has one data type
+            kind = "integer" if var.type == "integer" else "text"
+            self.uses_meddra.add(kind)
+            return DEF.CodeListRef(CodeListOID=MEDDRA_CODELISTS[kind][0])
         return None
 
     def item_def(self, spec: DatasetSpec, var: Variable, values: pd.Series | None, oid: str | None = None,
@@ -249,9 +253,10 @@ class DefineBuilder:
         if self.problems:
             raise SpecError(list(dict.fromkeys(self.problems)))
         codelists = [self.codelist(c) for _, c in sorted(self.used_codelists.items())]
-        if self.uses_meddra:
-            codelists.append(DEF.CodeList(OID="CL.MEDDRA", Name="MedDRA", DataType="text", ExternalCodeList=DEF.ExternalCodeList(
-                Dictionary="MEDDRA", Version=self.study.trial_summary.standards.meddra)))
+        for kind in sorted(self.uses_meddra, reverse=True):
+            oid, name = MEDDRA_CODELISTS[kind]
+            codelists.append(DEF.CodeList(OID=oid, Name=name, DataType=kind, ExternalCodeList=DEF.ExternalCodeList(
+                Dictionary="MEDDRA", Version=self.study.safety.meddra_version)))
         study = self.study.study
         mdv = model.MetaDataVersion(OID=f"MDV.{study.studyid}.{self.standard}", Name=f"{study.studyid} {self.standard}",
                                   Description=f"{self.standard} datasets of {study.studyid}", DefineVersion="2.1.0")

@@ -46,6 +46,12 @@ def test_ae_terms_dates_and_sequence(raw, study):
     # 2013-08-04 is 10 days before RFSTDTC 2013-08-14 -> day -10 (no day 0); ends on 2013-08-14 -> day 1
     assert (before.AESTDY, before.AEENDY, before.AESER, before.AEREL, before.AESEV) == (-10, 1, "Y", "RELATED", "SEVERE")
     assert pd.isna(before.AEHLT)  # blank HLT stays missing
+    assert pd.isna(before.AEHLTCD) and pd.isna(before.AEHLGT) and pd.isna(before.AEHLGTCD)  # and so do its code and HLGT
+    # MedDRA codes as the form carries them (raw_extract.py): PT, LLT, SOC codes; AEBDSYCD = AESOCCD (primary SOC)
+    assert (before.AELLTCD, before.AEPTCD, before.AEBDSYCD, before.AESOCCD) == (10019211, 10019211, 10029205, 10029205)
+    assert (partial.AELLTCD, partial.AEPTCD, partial.AEHLTCD, partial.AEHLGT, partial.AEHLGTCD, partial.AESOCCD) == (
+        99000301, 10037660, 99000202, "Body temperature conditions", 99000102, 10018065)
+    assert ae["AEPTCD"].dtype == "int64" and ae["AEHLTCD"].dtype == "float64"  # a blank HLT code: SAS numeric
     # 002 AE 2 starts UN-NOV-2015: earliest possible day 2015-11-01 > 2015-10-31 -> rejected
     assert result.mapped == {"adverse_events": 3}
     assert result.rejected.values.tolist() == [["adverse_events", 4, "002", "after data cut-off"]]

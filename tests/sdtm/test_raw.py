@@ -64,6 +64,8 @@ BAD_CELLS = [
     ("laboratory", 0, "REF_LOW", "10", "laboratory.csv, row 1, REF_LOW: reference range low above its high (REF_HIGH) (value '10')"),
     ("adverse_events", 0, "AE_TERM", "x" * 201, "adverse_events.csv, row 1, AE_TERM: text longer than 200 bytes (UTF-8), the length of AE.AETERM in sap/specs/sdtm"),
     ("adverse_events", 0, "AE_TERM", "red\x01ness", "adverse_events.csv, row 1, AE_TERM: control character in the value (value 'red\\x01ness')"),
+    ("adverse_events", 0, "AE_PT_CODE", "1002206", "adverse_events.csv, row 1, AE_PT_CODE: value outside the range [10000000, 99999999] (value '1002206')"),
+    ("adverse_events", 0, "AE_SOC_CODE", "", "adverse_events.csv, row 1, AE_SOC_CODE: required value is blank"),
     ("adverse_events", 0, "END_DATE", "01-AUG-2013", "adverse_events.csv, row 1, END_DATE: end date before start date (partial dates compared on the parts both have) (value '01-AUG-2013')"),
 ]
 

@@ -84,7 +84,8 @@ class _Strict(BaseModel):
 class Term(_Strict):
     value: str
     decode: str | None = None
-    c_code: str | None = None
+    c_code: str | None = Field(default=None, pattern=r"^C\d+$")  # NCI code of a CDISC CT term
+    extended: bool = False  # a sponsor term added to an extensible CDISC codelist (define.xml ExtendedValue)
 
 
 class Codelist(_Strict):

@@ -223,9 +223,12 @@ class DefineBuilder:
         for order, term in enumerate(codelist.terms, start=1):
             aliases = [DEF.Alias(Context="nci:ExtCodeID", Name=term.c_code)] if term.c_code else []
             if with_decode:
-                items.append(DEF.CodeListItem(CodedValue=term.value, OrderNumber=order, Decode=DEF.Decode(TranslatedText=[_text(term.decode or term.value)]), Alias=aliases))
+                item = DEF.CodeListItem(CodedValue=term.value, OrderNumber=order, Decode=DEF.Decode(TranslatedText=[_text(term.decode or term.value)]), Alias=aliases)
             else:
-                items.append(DEF.EnumeratedItem(CodedValue=term.value, OrderNumber=order, Alias=aliases))
+                item = DEF.EnumeratedItem(CodedValue=term.value, OrderNumber=order, Alias=aliases)
+            if term.extended:  # a sponsor term in an extensible CDISC codelist: no NCI code exists
+                item.ExtendedValue = "Yes"
+            items.append(item)
         if with_decode:
             cl.CodeListItem = items
         else:

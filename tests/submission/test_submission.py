@@ -6,6 +6,7 @@ files and the forms contract, not taken from the package's own output."""
 import datetime as dt
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -197,6 +198,24 @@ def test_split_with_a_lowered_limit(twin_run, tmp_path):
 def test_non_ascii_values_reported():
     df = pd.DataFrame({"USUBJID": ["S-1", "S-2"], "AETERM": ["HEADACHE", "头痛"], "AESEQ": [1, 2]})
     assert non_ascii_values(df, "AE") == [{"DATASET": "AE", "VARIABLE": "AETERM", "RECORD": 2, "VALUE": "头痛"}]
+
+
+def test_cjk_verbatim_term_reported_end_to_end(twin_run, tmp_path):
+    """A CJK verbatim AE term in the raw extract reaches SDTM AE as UTF-8 and the submission's non-ASCII report
+    names it (dataset, variable, record, value)."""
+    from sap.pipeline import make_context, run_stage
+
+    raw = tmp_path / "raw"
+    shutil.copytree(twin_run / "raw", raw)
+    events = pd.read_csv(raw / "adverse_events.csv", dtype=str, keep_default_na=False)
+    events.loc[0, "AE_TERM"] = "头痛 (headache)"
+    events.to_csv(raw / "adverse_events.csv", index=False, quoting=1)
+    ctx = make_context(out=tmp_path / "out", raw=raw, log=lambda line: None)
+    run_stage(ctx, "sdtm")
+    ae = read_parquet(tmp_path / "out" / "sdtm" / "ae.parquet")
+    record = int(ae.index[ae["AETERM"].eq("头痛 (headache)")][0]) + 1
+    _, found = copy_datasets(tmp_path / "out" / "sdtm", tmp_path / "submission", dt.date(2015, 10, 31))
+    assert found == [{"DATASET": "AE", "VARIABLE": "AETERM", "RECORD": record, "VALUE": "头痛 (headache)"}]
 
 
 def test_ts_start_date_is_the_earliest_consent_of_the_raw_extract(twin_run, twin_sdtm):

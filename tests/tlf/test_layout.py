@@ -132,10 +132,11 @@ def check_rtf_pages(out: Output, text: str) -> int:
         assert _cells(rows[0]) == list(out.headers)  # the header row opens the page's table
         for row in rows:
             edges = [int(x) / 20 for x in _CELLX.findall(row)]
+            pad_x = int(re.search(r"\\trpaddl(\d+)", row).group(1)) / 20
             widths = [b - a for a, b in zip([0.0] + edges, edges)]
             indent = int(m.group(1)) / 20 if (m := re.search(r"\\li(\d+)", row)) else 0.0
             for i, cell in enumerate(_cells(row)):
-                room = widths[i] - 2 * lay.CELL_PAD_X - (indent if i == 0 else 0)
+                room = widths[i] - 2 * pad_x - (indent if i == 0 else 0)
                 for word in lay.words(cell):
                     assert lay.text_width(word) <= room, (out.label, word, room)
     return len(pages)
@@ -236,6 +237,7 @@ def check_docx_section(out: Output, section, elements) -> int:
             continue
         assert len(tables) == 1
         rows = tables[0].findall(f"{W}tr")
+        pad_x = int(tables[0].find(f"{W}tblPr/{W}tblCellMar/{W}left").get(f"{W}w")) / 20
         assert [_text(c) for c in rows[0].findall(f"{W}tc")] == list(out.headers)
         assert rows[0].find(f"{W}trPr/{W}tblHeader") is not None
         for row in rows:
@@ -244,7 +246,7 @@ def check_docx_section(out: Output, section, elements) -> int:
                 ind = cell.find(f".//{W}ind")
                 indent = int(ind.get(f"{W}left")) / 20 if ind is not None else 0.0
                 for word in lay.words(_text(cell)):
-                    assert lay.text_width(word) <= width - 2 * lay.CELL_PAD_X - indent, (out.label, word)
+                    assert lay.text_width(word) <= width - 2 * pad_x - indent, (out.label, word)
     sizes = [int(s.get(f"{W}val")) for e in elements for r in e.iter(f"{W}r") if r.find(f"{W}t") is not None
              for s in r.iter(f"{W}sz")]
     assert min(sizes) >= 18
@@ -279,3 +281,17 @@ def test_docx_book_pages_are_the_plan(tmp_path, adam, study):
 
     with zipfile.ZipFile(path) as package:
         assert {info.date_time for info in package.infolist()} == {(2015, 10, 31, 0, 0, 0)}
+
+
+def test_many_narrow_columns_get_tight_padding_before_any_word_breaks():
+    """17 columns whose longest words (plus 3 pt padding) overflow a landscape page fit with 1.5 pt padding."""
+    headers = [f"Co{k:04d}" for k in range(17)]  # "Co0000": (722 + 556 + 4 * 556) / 1000 * 9 = 31.5 pt
+    out = _table([["x" for _ in headers]] * 4, headers, landscape=True, kind="listing")
+    total = lay.geometry(out).body_width
+    word = lay.longest_word("Co0000")
+    assert word == pytest.approx(31.52, abs=0.02)
+    assert 17 * (word + 2 * lay.CELL_PAD_X + 1) > total > 17 * (word + 2 * lay.TIGHT_PAD_X + 1)
+    layout = lay.plan(out)
+    assert layout.pad_x == lay.TIGHT_PAD_X and lay.fits(layout)
+    assert all(w >= word + 2 * lay.TIGHT_PAD_X for w in layout.widths)
+    assert check_rtf_pages(out, rtf_document(out)) == layout.page_count

@@ -44,7 +44,8 @@ def html_block(out: Output, figure_png: Path | None = None, title: bool = True) 
         parts.append(f'<p class="tlf-population">{esc(out.population_line)}</p>')
     if out.body is not None:
         aligns = out.alignments()
-        widths = lay.column_widths(out, lay.geometry(out).body_width)
+        page_width = lay.geometry(out).body_width
+        widths = lay.column_widths(out, page_width, lay.cell_padding(out, page_width))
         total = sum(widths) or 1
         parts.append('<table class="tlf-table"><colgroup>')
         parts += [f'<col style="width:{100 * w / total:.1f}%">' for w in widths]
@@ -108,7 +109,7 @@ def _typst_page(layout: lay.Layout, rows: list[lay.PlannedRow], figure_path: Pat
         body = ",\n    ".join(", ".join(_typst_cell(c, aligns[i], row.indent if i == 0 else 0) for i, c in enumerate(row.cells))
                               for row in rows)
         parts.append(
-            f"table(columns: ({columns},), stroke: none, inset: (x: {lay.CELL_PAD_X:g}pt, y: {lay.CELL_PAD_Y:g}pt),\n"
+            f"table(columns: ({columns},), stroke: none, inset: (x: {layout.pad_x:g}pt, y: {lay.CELL_PAD_Y:g}pt),\n"
             f"    table.hline(stroke: 0.75pt), {header}, table.hline(stroke: 0.5pt),\n    {body}{',' if body else ''}\n"
             f"    table.hline(stroke: 0.75pt))")
         parts.append(f"v({lay.GAP_PT:g}pt)")

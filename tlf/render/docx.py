@@ -85,7 +85,7 @@ def _table(layout: Layout, rows: list[PlannedRow]) -> str:
     out = layout.out
     aligns = out.alignments()
     grid = "".join(f'<w:gridCol w:w="{twips(w)}"/>' for w in layout.widths)
-    pad_x, pad_y = twips(lay.CELL_PAD_X), twips(lay.CELL_PAD_Y)
+    pad_x, pad_y = twips(layout.pad_x), twips(lay.CELL_PAD_Y)
     props = (f'<w:tblPr><w:tblW w:w="{twips(sum(layout.widths))}" w:type="dxa"/><w:tblLayout w:type="fixed"/>'
              f'<w:tblCellMar><w:top w:w="{pad_y}" w:type="dxa"/><w:left w:w="{pad_x}" w:type="dxa"/>'
              f'<w:bottom w:w="{pad_y}" w:type="dxa"/><w:right w:w="{pad_x}" w:type="dxa"/></w:tblCellMar>'

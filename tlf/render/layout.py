@@ -39,6 +39,7 @@ TITLE_PT = 10.0
 LINE_PT = 11.0  # exact line height of 9-pt text (RTF \sl-220, DOCX exact 11 pt, Typst leading)
 TITLE_LINE_PT = 12.0
 CELL_PAD_X = 3.0  # left and right cell padding, points
+TIGHT_PAD_X = 1.5  # the padding of a table whose longest words do not fit side by side with CELL_PAD_X
 CELL_PAD_Y = 1.0  # top and bottom cell padding, points
 GAP_PT = 6.0  # space between the titles and the table, and between the table and the footnotes
 SAFETY_PT = 2 * LINE_PT  # room a word processor may use beyond the plan (rule widths, rounding)
@@ -161,14 +162,15 @@ def split_indent(text: str) -> tuple[int, str]:
     return level, text[len(INDENT) * level:]
 
 
-def column_widths(out: Output, total: float) -> list[float]:
-    """Column widths in points summing to `total`: each column at least its longest word (header and cells,
-    plus indentation and padding) so no word breaks, the rest shared in proportion to what each column
-    lacks to hold its longest cell on one line (capped at 40% of the width); what is left after every
-    column has its longest cell is shared in proportion to the widths."""
-    n = len(out.headers)
-    minimum, natural = [], []
-    for i in range(n):
+def _minimum_widths(out: Output, pad_x: float) -> list[float]:
+    return [low + 2 * pad_x + 1.0 for low, _ in _word_and_line_widths(out)]
+
+
+def _word_and_line_widths(out: Output) -> list[tuple[float, float]]:
+    """Per column: the widest word and (half the header's line, else) the widest cell line, indentation
+    included."""
+    result = []
+    for i in range(len(out.headers)):
         cells = out.body.iloc[:, i].tolist() if out.body is not None else []
         low = longest_word(out.headers[i])
         high = max((text_width(line) for line in text_lines(out.headers[i])), default=0.0) * 0.5
@@ -176,7 +178,24 @@ def column_widths(out: Output, total: float) -> list[float]:
             level, text = split_indent(cell) if i == 0 else (0, cell)
             low = max(low, longest_word(text) + level * INDENT_PT)
             high = max(high, max((text_width(line) for line in text_lines(text)), default=0.0) + level * INDENT_PT)
-        pad = 2 * CELL_PAD_X + 1.0  # 1 pt of slack against rounding in the word processor
+        result.append((low, high))
+    return result
+
+
+def cell_padding(out: Output, total: float) -> float:
+    """The left and right cell padding: CELL_PAD_X, or TIGHT_PAD_X when the columns' longest words would not
+    fit side by side otherwise (a listing of many narrow columns): narrower gutters before broken words."""
+    return CELL_PAD_X if sum(_minimum_widths(out, CELL_PAD_X)) < total else TIGHT_PAD_X
+
+
+def column_widths(out: Output, total: float, pad_x: float = CELL_PAD_X) -> list[float]:
+    """Column widths in points summing to `total`: each column at least its longest word (header and cells,
+    plus indentation and padding) so no word breaks, the rest shared in proportion to what each column
+    lacks to hold its longest cell on one line (capped at 40% of the width); what is left after every
+    column has its longest cell is shared in proportion to the widths."""
+    minimum, natural = [], []
+    pad = 2 * pad_x + 1.0  # 1 pt of slack against rounding in the word processor
+    for low, high in _word_and_line_widths(out):
         minimum.append(low + pad)
         natural.append(max(min(high, 0.4 * total), low) + pad)
     if sum(minimum) >= total:  # cannot avoid breaking words: scale the minimums down
@@ -216,6 +235,7 @@ class Layout:
     notes_height: float
     pages: list[list[PlannedRow]] = field(default_factory=list)
     lead: float = 0.0  # height taken on the first page above the titles (a chapter heading in the DOCX)
+    pad_x: float = CELL_PAD_X  # left and right cell padding (`cell_padding`)
 
     @property
     def page_count(self) -> int:
@@ -226,8 +246,8 @@ class Layout:
         return self.title_height + GAP_PT + table + GAP_PT + self.notes_height
 
 
-def row_height(cells: tuple[str, ...], indent: int, widths: list[float]) -> float:
-    lines = max(line_count(text, w - 2 * CELL_PAD_X - (indent * INDENT_PT if i == 0 else 0.0))
+def row_height(cells: tuple[str, ...], indent: int, widths: list[float], pad_x: float = CELL_PAD_X) -> float:
+    lines = max(line_count(text, w - 2 * pad_x - (indent * INDENT_PT if i == 0 else 0.0))
                 for i, (text, w) in enumerate(zip(cells, widths)))
     return lines * LINE_PT + 2 * CELL_PAD_Y
 
@@ -252,9 +272,9 @@ def _needs_label(group: list[PlannedRow], start: int) -> bool:
     return start > 0 and (group[start].indent > 0 or group[start].cells[0] == "")
 
 
-def _continued(head: PlannedRow, widths: list[float]) -> PlannedRow:
+def _continued(head: PlannedRow, widths: list[float], pad_x: float) -> PlannedRow:
     cells = (head.cells[0] + CONTINUED,) + ("",) * (len(head.cells) - 1)
-    return PlannedRow(cells, head.indent, row_height(cells, head.indent, widths), continued=True)
+    return PlannedRow(cells, head.indent, row_height(cells, head.indent, widths, pad_x), continued=True)
 
 
 def plan(out: Output, lead: float = 0.0) -> Layout:
@@ -267,15 +287,16 @@ def plan(out: Output, lead: float = 0.0) -> Layout:
     notes_height = sum(line_count(n, geo.body_width) * LINE_PT for n in notes)
     if out.body is None:
         return Layout(out, geo, [], titles, notes, 0.0, title_height, notes_height, pages=[[]], lead=lead)
-    widths = column_widths(out, geo.body_width)
+    pad_x = cell_padding(out, geo.body_width)
+    widths = column_widths(out, geo.body_width, pad_x)
     header_cells = tuple(out.headers)
-    header_height = row_height(header_cells, 0, widths) + 1.0  # + the rules above and below
-    layout = Layout(out, geo, widths, titles, notes, header_height, title_height, notes_height, lead=lead)
+    header_height = row_height(header_cells, 0, widths, pad_x) + 1.0  # + the rules above and below
+    layout = Layout(out, geo, widths, titles, notes, header_height, title_height, notes_height, lead=lead, pad_x=pad_x)
     rows = []
     for values in out.body.values.tolist():
         level, first = split_indent(values[0])
         cells = (first, *values[1:])
-        rows.append(PlannedRow(cells, level, row_height(cells, level, widths)))
+        rows.append(PlannedRow(cells, level, row_height(cells, level, widths, pad_x)))
     capacity = geo.body_height - SAFETY_PT - layout.page_height([])
     if capacity < 3 * LINE_PT:
         raise ValueError(f"{out.label}: titles and footnotes leave no room for the table on a page")
@@ -314,7 +335,7 @@ def plan(out: Output, lead: float = 0.0) -> Layout:
             if used + row.height > capacity and pages[-1]:
                 new_page()
                 if _needs_label(group, index):
-                    put(_continued(group[0], widths))
+                    put(_continued(group[0], widths, pad_x))
             put(row)
     layout.pages = pages
     return layout

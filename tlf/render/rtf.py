@@ -26,7 +26,7 @@ _ALIGN = {"l": "\\ql", "c": "\\qc", "r": "\\qr"}
 _BODY = f"\\f0\\fs{int(lay.BODY_PT * 2)}\\sl-{twips(lay.LINE_PT)}\\slmult0"
 _TITLE = f"\\f0\\fs{int(lay.TITLE_PT * 2)}\\sl-{twips(lay.TITLE_LINE_PT)}\\slmult0"
 _ROW = ("\\trowd\\trgaph0\\trleft0\\trpaddl{x}\\trpaddr{x}\\trpaddt{y}\\trpaddb{y}"
-        "\\trpaddfl3\\trpaddfr3\\trpaddft3\\trpaddfb3").format(x=twips(lay.CELL_PAD_X), y=twips(lay.CELL_PAD_Y))
+        "\\trpaddfl3\\trpaddfr3\\trpaddft3\\trpaddfb3")
 
 
 def _field(instruction: str, result: int) -> str:
@@ -59,7 +59,7 @@ def _row(cells: tuple[str, ...], indent: int, layout: Layout, aligns: list[str],
         edges.append(twips(x))
     borders = (f"\\clbrdrt\\brdrs\\brdrw{top}" if top else "") + (f"\\clbrdrb\\brdrs\\brdrw{bottom}" if bottom else "")
     valign = "\\clvertalb" if header else "\\clvertalt"
-    parts = [_ROW + ("\\trhdr" if header else "") + "\\trkeep"]
+    parts = [_ROW.format(x=twips(layout.pad_x), y=twips(lay.CELL_PAD_Y)) + ("\\trhdr" if header else "") + "\\trkeep"]
     parts += [f"{borders}{valign}\\cellx{edge}" for edge in edges]
     for i, (text, align) in enumerate(zip(cells, aligns)):
         left = f"\\li{twips(indent * lay.INDENT_PT)}" if i == 0 and indent else ""

@@ -18,7 +18,6 @@ import pytest
 
 from sap import pipeline
 from sap.errors import SapError
-from tests.sdtm.corpus import set_cell
 
 
 def _manifest_is_true(out: Path) -> dict:
@@ -130,27 +129,16 @@ def _run_until(out: Path, raw: Path, marker: str, timeout: float = 900) -> None:
         proc.wait()
 
 
-def test_killed_run_leaves_the_previous_run_intact(tmp_path):
-    """The previous complete run is `sap run --raw` on the 8-subject twin with a hostile AE verbatim term (a
-    quoted line break, a Markdown link, CJK): it maps, validates and renders (no `raqm_layout() failed`)
-    and the listing shows the term as typed. Then runs on the plain twin are killed after SDTM and while
-    rendering: the previous run stays as it was, manifest true."""
-    twin = tmp_path / "twin"
-    pipeline.run_stage(pipeline.make_context(out=twin, subjects=8, log=lambda _: None), "simulate")
-    hostile = tmp_path / "hostile"
-    shutil.copytree(twin / "raw", hostile)
-    term = "[rash](http://example.com) 头痛\nsecond line"
-    set_cell(hostile, "adverse_events.csv", 1, "AE_TERM", term)
+def test_killed_run_leaves_the_previous_run_intact(complete_runs, tmp_path):
+    """The previous complete run is a copy of a complete `sap run` (tests/conftest.py `complete_runs`). Runs
+    on the 8-subject twin into the same folder are killed after SDTM and while rendering (after QC): the
+    previous run stays as it was, manifest true, and the lock died with the killed run."""
     out = tmp_path / "out"
-    first = subprocess.run([sys.executable, "-m", "sap.cli", "run", "--raw", str(hostile), "--out", str(out)],
-                           capture_output=True, text=True, timeout=1200)
-    assert first.returncode == 0, first.stdout + first.stderr
-    page = (out / "tlf" / "html" / "16-2-listings.html").read_text(encoding="utf-8")
-    assert "[rash](http://example.com) 头痛<br>second line" in page and 'href="http://example.com' not in page
+    shutil.copytree(complete_runs.a, out)
     manifest_bytes = (out / "manifest.json").read_bytes()
     before = _manifest_is_true(out)
     for marker in ("sdtm", "qc"):  # killed after the SDTM stage, and while rendering (after QC)
-        _run_until(out, twin / "raw", marker=marker)
+        _run_until(out, complete_runs.small_raw, marker=marker)
         assert (out / "manifest.json").read_bytes() == manifest_bytes
         assert _manifest_is_true(out) == before, marker
         assert (out / "tlf" / "book.pdf").stat().st_size > 0  # the previous run is readable

@@ -37,9 +37,27 @@ def _fence(text: str, language: str) -> str:
     return f"{fence}{language}\n{text}\n{fence}\n"
 
 
+class _ShownByName:
+    """A default value shown by its name: a function's repr holds its memory address, which differs between
+    processes and would make the reference page differ from run to run."""
+
+    def __init__(self, value) -> None:
+        self.name = getattr(value, "__qualname__", getattr(value, "__name__", repr(value)))
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _stable_defaults(signature: inspect.Signature) -> inspect.Signature:
+    return signature.replace(parameters=[
+        p.replace(default=_ShownByName(p.default)) if callable(p.default) and p.default is not inspect.Parameter.empty else p
+        for p in signature.parameters.values()])
+
+
 def signature_text(function) -> str:
-    """The signature, one parameter per line when it does not fit in 100 characters (readable in print)."""
-    signature = inspect.signature(function)
+    """The signature, one parameter per line when it does not fit in 100 characters (readable in print);
+    a function given as a default is shown by its name."""
+    signature = _stable_defaults(inspect.signature(function))
     one_line = f"{function.__name__}{signature}"
     if len(one_line) <= 100:
         return one_line

@@ -1,4 +1,4 @@
-"""The ADaM stage: SDTM (`OUT/sdtm/*.parquet`) -> ADSL, ADAE, ADLB, ADQS, ADRS, ADTTE (`OUT/adam/`).
+"""The ADaM stage: SDTM (`OUT/sdtm/*.parquet`) -> ADSL, ADAE, ADEX, ADLB, ADQS, ADRS, ADTTE (`OUT/adam/`).
 
 Each dataset is derived by its study module, conformed to its spec (`sap/specs/adam/<name>.yaml`: column
 order, types, labels; any nonconformance is a SpecError) and written as parquet and XPT inside an atomic
@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from adam.adae import derive_adae
+from adam.adex import derive_adex
 from adam.adlb import derive_adlb
 from adam.adqs import derive_adqs
 from adam.adrs import derive_adrs
@@ -66,6 +67,7 @@ def derive_adam_each(sdtm: Mapping[str, pd.DataFrame], study: Study) -> Iterator
     adsl = apply_spec(derive_adsl(sdtm, study), "adsl")
     yield "ADSL", adsl
     yield "ADAE", apply_spec(derive_adae(sdtm, study, adsl), "adae")
+    yield "ADEX", apply_spec(derive_adex(sdtm, study, adsl), "adex")
     yield "ADLB", apply_spec(derive_adlb(sdtm, study, adsl), "adlb")
     adqs = derive_adqs(sdtm, study, adsl)
     yield "ADQS", adqs
@@ -130,6 +132,10 @@ def run_stage(ctx: RunContext, batch_subjects: int = DEFAULT_BATCH_SUBJECTS) -> 
         write_dataset(adae, folder, stamp)
         counts["adae"] = len(adae)
         del adae
+        adex = apply_spec(derive_adex(sdtm, study, adsl), "adex")  # one record per injection: derived whole
+        write_dataset(adex, folder, stamp)
+        counts["adex"] = len(adex)
+        del adex
 
         def part(ids) -> pd.DataFrame:
             return adsl.loc[adsl["USUBJID"].isin(ids)].reset_index(drop=True)

@@ -95,25 +95,43 @@ def demographics_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stu
                              "Baseline values: last value on or before the first dose; BSA by Mosteller's formula."]))
 
 
+def _injection_label(spid: pd.Series) -> pd.Series:
+    """EX.EXSPID "CYCLE 2 INJECTION 5" as "2 / 5" (cycle / injection within the cycle); other identifiers as
+    they are."""
+    parts = spid.astype("str").str.extract(r"^CYCLE (?P<cycle>\d+) INJECTION (?P<injection>\d+)$")
+    return (parts["cycle"] + " / " + parts["injection"]).where(parts["cycle"].notna(), spid.fillna("").astype(str))
+
+
 def dosing_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:
-    """Listing 16.2.5: study drug administration per subject (ADSL): first and last dose dates, duration,
-    injections received of those planned, cumulative dose and compliance."""
-    adsl = _population_rows(adam, spec, ["TRTSDT", "TRTEDT", "TRTDURD", "INJNUM", "CUMDOSE", "COMPLPCT", "EOSSTT"])
+    """Listing 16.2.5: study drug administration, one row per injection (ADEX, one record per EX record) of
+    the safety population: cycle and injection, date, study day, dose and unit, route and site of injection,
+    with each subject's injections received of those planned in the subject's first row."""
+    subjects = _population_rows(adam, spec, ["INJNUM"])
+    adex = dataset(adam, "ADEX", ["USUBJID", "PARAMCD", "EXSEQ", "EXSPID", "ADT", "ADY", "AVAL", "EXDOSU", "EXROUTE",
+                                  "EXLOC"])
+    doses = adex[adex["PARAMCD"].eq("DOSE") & adex["USUBJID"].isin(subjects["USUBJID"])]
+    doses = doses.sort_values(["USUBJID", "ADT", "EXSEQ"], kind="stable")
     planned = study.dosing.planned_injections
+    received = doses.groupby("USUBJID")["EXSEQ"].transform("size")
+    first = ~doses["USUBJID"].duplicated()
     body = pd.DataFrame({
-        "subject": adsl["USUBJID"], "first": _date(adsl["TRTSDT"]), "last": _date(adsl["TRTEDT"]),
-        "duration": _number(adsl["TRTDURD"], 0), "injections": adsl["INJNUM"].astype(str) + f"/{planned}",
-        "dose": _number(adsl["CUMDOSE"], data_decimals(adsl["CUMDOSE"])), "compliance": _number(adsl["COMPLPCT"], 1),
-        "status": adsl["EOSSTT"].fillna("").str.title(),
+        "subject": doses["USUBJID"], "injection": _injection_label(doses["EXSPID"]), "date": _date(doses["ADT"]),
+        "day": _number(doses["ADY"], 0), "dose": _number(doses["AVAL"], data_decimals(doses["AVAL"])),
+        "unit": doses["EXDOSU"].fillna(""), "route": doses["EXROUTE"].fillna("").str.lower(),
+        "site": doses["EXLOC"].fillna("").str.lower(),
+        "count": np.where(first, received.astype(str) + f"/{planned}", ""),
     })
-    return (Output.from_spec(spec).with_n(len(adsl))
-            .with_body(body, headers=["Subject", "First dose", "Last dose", "Duration (days)", "Injections received/planned",
-                                      f"Cumulative dose ({study.dosing.dose_unit})", "Compliance (%)", "End of study status"],
-                       col_widths=[14, 9, 9, 7, 9, 9, 8, 10], align=["l", "c", "c", "c", "c", "c", "c", "l"])
+    never = subjects.loc[~subjects["USUBJID"].isin(doses["USUBJID"]), "USUBJID"].tolist()
+    return (Output.from_spec(spec).with_n(len(subjects))
+            .with_body(body, headers=["Subject", "Cycle / injection", "Date", "Study day", "Dose", "Unit", "Route",
+                                      "Site", "Injections received/planned"],
+                       col_widths=[14, 8, 9, 6, 5, 7, 10, 10, 9], align=["l", "c", "c", "c", "c", "l", "l", "l", "c"])
             .with_footnotes([f"Planned: {study.dosing.dose:g} {study.dosing.dose_unit} {study.dosing.route.lower()} on days "
                              f"{', '.join(map(str, study.dosing.dose_days_in_cycle))} of each of {study.dosing.cycles} "
                              f"{study.dosing.cycle_length_days}-day cycles ({planned} injections).",
-                             "Duration = last dose - first dose + 1; compliance = injections received / planned × 100."]))
+                             "One row per injection; study day relative to the first dose (day 1)."]
+                            + ([f"Safety subjects without an injection record: {', '.join(never)}."] if never else [])
+                            + _no_rows_note(body, "injections")))
 
 
 def sri_sledai_listing(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: Study) -> Output:

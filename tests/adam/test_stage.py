@@ -11,7 +11,7 @@ from sap.datasets import read_dataset
 from sap.errors import SapError
 from sap.pipeline import make_context, run_stage
 
-DATASETS = ["adsl", "adae", "adlb", "adqs", "adrs", "adtte"]
+DATASETS = ["adsl", "adae", "adex", "adlb", "adqs", "adrs", "adtte"]
 
 
 @pytest.fixture(scope="module")

@@ -112,9 +112,30 @@ def test_listings_discontinued_and_dosing(adam, study):
     assert [r[0] for r in rows] == ["S3", "S4"]
     assert rows[0][5:] == ["2014-01-25", "23", "Adverse event"]
     assert rows[1][2] == "" and rows[1][6] == ""
-    dosing = dosing_listing(adam, load_outputs().get("16.2.5"), study).body.values.tolist()
-    assert [r[0] for r in dosing] == ["S1", "S2", "S3"]  # safety population
-    assert dosing[1][4:7] == ["20/21", "20", "95.2"]      # 20 / 21 x 100 = 95.24
+
+
+def _adex():
+    """ADEX as adam/adex.py writes it: S1 two injections (cycle 1 days 1 and 3), S3 one, S4 (not in the
+    safety population) one; S2 has none."""
+    frame = pd.DataFrame({
+        "USUBJID": ["S1", "S1", "S3", "S4"], "PARAMCD": "DOSE", "EXSEQ": [2, 1, 1, 1],
+        "EXSPID": ["CYCLE 1 INJECTION 2", "CYCLE 1 INJECTION 1", "CYCLE 1 INJECTION 1", "CYCLE 1 INJECTION 1"],
+        "ADT": pd.to_datetime(["2014-01-03", "2014-01-01", "2014-01-03", "2014-01-05"]).astype("datetime64[s]"),
+        "ADY": [3, 1, 1, 1], "AVAL": 1.0, "EXDOSU": "10^6 IU", "EXROUTE": "SUBCUTANEOUS",
+        "EXLOC": ["UPPER ARM", "ABDOMEN", "THIGH", "ABDOMEN"]})
+    for column in ("USUBJID", "PARAMCD", "EXSPID", "EXDOSU", "EXROUTE", "EXLOC"):
+        frame[column] = frame[column].astype("str")
+    return frame
+
+
+def test_dosing_listing_one_row_per_injection(adam, study):
+    out = dosing_listing({**adam, "ADEX": _adex()}, load_outputs().get("16.2.5"), study)
+    rows = out.body.values.tolist()
+    # safety S1..S3: S1's two injections in date order, S3's one; S2 none (named in a footnote); S4 not safety
+    assert rows == [["S1", "1 / 1", "2014-01-01", "1", "1", "10^6 IU", "subcutaneous", "abdomen", "2/21"],
+                    ["S1", "1 / 2", "2014-01-03", "3", "1", "10^6 IU", "subcutaneous", "upper arm", ""],
+                    ["S3", "1 / 1", "2014-01-03", "1", "1", "10^6 IU", "subcutaneous", "thigh", "1/21"]]
+    assert "Safety subjects without an injection record: S2." in out.footnotes
 
 
 def test_mean_se_by_visit():

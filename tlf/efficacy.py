@@ -124,7 +124,13 @@ def sri_by_visit_figure(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, stud
     # legend outside the axes, below: inside it would hide the low-rate points of the stricter thresholds
     fig.legend(frameon=False, loc="outside lower center", ncols=len(params))
     n = int(rates["n"].iloc[0]) if len(rates) else 0
+    ard = Ard(spec.number)  # the plotted points: rate and CI per threshold and visit
+    visit_names = {v.visitnum: v.visit for v in study.visits}
+    for row in rates.itertuples():
+        ard.rate(int(row.x), int(row.n), row.lower, row.upper, groups=(("PARAMCD", row.PARAMCD), ("AVISIT", visit_names[row.AVISITN])),
+                 variable="AVALC", level="Y")
     return (Output.from_spec(spec)
             .with_n(n)
             .with_figure(fig)
+            .with_ard(ard)
             .with_footnotes([f"Dotted line: primary visit ({study.primary_visit.visit.title()})."]))

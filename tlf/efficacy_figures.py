@@ -14,7 +14,10 @@ from matplotlib.patches import Patch
 
 from sap.study import Study
 from tlf.baseline_tables import organ_groups
+from tlf import numbers
+from tlf.ard import Ard
 from tlf.catalog import OutputSpec
+from tlf.numbers import collected_decimals
 from tlf.efficacy_tables import fas_responses
 from tlf.inputs import dataset, one_record_per_subject, population
 from tlf.output import Output
@@ -55,7 +58,18 @@ def sledai_mean_figure(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study
     ax.set_ylabel("SLEDAI-2K total score, mean (SE)")
     ax.set_ylim(bottom=0)
     ax.axvline(study.primary_visit.week, color="grey", linestyle=":", linewidth=0.8)
-    return (Output.from_spec(spec).with_n(n).with_figure(fig)
+    ard = Ard(spec.number)  # the plotted points: n, mean and SE per visit, on exact values
+    decimals = collected_decimals("SLEDAI", records["AVAL"])
+    for visit in study.visits:
+        values = records.loc[records["AVISITN"].eq(visit.visitnum), "AVAL"]
+        where = {"groups": (("PARAMCD", "SLEDAI"), ("AVISIT", visit.visit)), "variable": "AVAL"}
+        s = numbers.summarise(values)
+        ard.count(s.n, **where)
+        if s.n:
+            ard.add("mean", s.mean, numbers.fmt(s.mean, numbers.decimals_for("mean", decimals)), **where)
+        if s.se is not None:
+            ard.add("se", s.se, numbers.fmt(s.se, numbers.decimals_for("se", decimals)), **where)
+    return (Output.from_spec(spec).with_n(n).with_figure(fig).with_ard(ard)
             .with_footnotes([f"Dotted line: primary visit ({study.primary_visit.visit.title()}). SE = SD / sqrt(n)."]))
 
 
@@ -79,11 +93,15 @@ def sledai_waterfall_figure(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, 
     ax.axhline(threshold, color="grey", linestyle="--", linewidth=0.8)
     ax.axhline(0, color="black", linewidth=0.6)
     ax.set_xticks([])
+    ard = Ard(spec.number)  # one bar per subject: its change, in the plotted order
+    for subject, change, responder in zip(bars["USUBJID"], bars["CHG"], bars["responder"]):
+        ard.add("chg", change, numbers.fmt(change, collected_decimals("SLEDAI", bars["CHG"])),
+                groups=(("USUBJID", subject), ("AVISIT", visit.visit)), variable="CHG", level="Y" if responder else "N")
     ax.set_xlabel(f"Subjects with a SLEDAI-2K assessment at {visit.visit.title()} (n={len(bars)}), sorted by change")
     ax.set_ylabel("SLEDAI-2K change from baseline")
     ax.legend(handles=[Patch(color="tab:blue", label="SRI-4 responder"), Patch(color="tab:orange", label="SRI-4 non-responder")],
               frameon=False, loc="lower left")
-    return (Output.from_spec(spec).with_n(n).with_figure(fig)
+    return (Output.from_spec(spec).with_n(n).with_figure(fig).with_ard(ard)
             .with_footnotes([f"Dashed line: reduction of {-threshold} points (SLEDAI-2K component of SRI-4). "
                              f"{n - len(bars)} FAS subjects without a {visit.visit.title()} assessment are not shown."]))
 
@@ -127,7 +145,11 @@ def subgroup_forest_figure(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, s
     ax.set_xlim(-2, 102)  # a little room so a 0% or 100% marker is not cut by the frame
     ax.set_xlabel(f"SRI-4 response at {study.primary_visit.visit.title()}, % (95% CI)")
     ax.set_ylabel("Subgroup (responders/N)")
-    return (Output.from_spec(spec).with_n(int(rates["n"].iloc[0])).with_figure(fig)
+    ard = Ard(spec.number)  # the plotted points: rate and CI per subgroup
+    for row in rates.itertuples():
+        ard.rate(int(row.x), int(row.n), row.lower, row.upper, groups=(("SUBGROUP", row.subgroup), ("AVISIT", study.primary_visit.visit)),
+                 variable="SRI4", level="Y")
+    return (Output.from_spec(spec).with_n(int(rates["n"].iloc[0])).with_figure(fig).with_ard(ard)
             .with_footnotes([f"Dotted line: overall rate; dashed line: historical response rate "
                              f"{study.endpoints.historical_response_rate:.0%}. Non-responder imputation; subgroups are not "
                              "mutually exclusive."]))
@@ -151,4 +173,9 @@ def treg_box_figure(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, study: S
     ax.set_xticks(weeks, [f"{w}\nn={len(g)}" for w, g in zip(weeks, groups)])
     ax.set_xlabel("Week (n = subjects with a value)")
     ax.set_ylabel("Treg, % of CD4+ T cells")
-    return Output.from_spec(spec).with_n(n).with_figure(fig)
+    ard = Ard(spec.number)  # each box: n, median, quartiles, min and max per visit
+    for visit in study.visits:
+        values = records.loc[records["week"].eq(visit.week), "AVAL"]
+        ard.summary(values, collected_decimals("TREG", values), only=("n", "median", "q1", "q3", "min", "max"),
+                    groups=(("PARAMCD", "TREG"), ("AVISIT", visit.visit)), variable="AVAL")
+    return Output.from_spec(spec).with_n(n).with_figure(fig).with_ard(ard)

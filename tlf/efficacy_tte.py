@@ -96,5 +96,9 @@ def time_to_response_figure(adam: Mapping[str, pd.DataFrame], spec: OutputSpec, 
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("Study day (below: subjects at risk, i.e. not yet responded and not censored)")
     ax.set_ylabel(f"Cumulative probability of {paramcd.removeprefix('TT').replace('SRI', 'SRI-')} response")
-    return (Output.from_spec(spec).with_n(len(subjects)).with_figure(fig)
+    ard = Ard(spec.number)  # the step function: 1 - S(t) in percent at each event day
+    for time, survival in zip(km.table["time"], km.table["survival"]):
+        q = 1 - numbers.exact(float(survival))
+        ard.add("cum_pct", q * 100, numbers.format_percent(q), groups=(("PARAMCD", paramcd), ("ADY", int(time))), variable="AVAL")
+    return (Output.from_spec(spec).with_n(len(subjects)).with_figure(fig).with_ard(ard)
             .with_footnotes(["+: censored (no response by the last assessment)."]))

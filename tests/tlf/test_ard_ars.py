@@ -51,3 +51,24 @@ def test_ars_check_finds_a_broken_reference(primary_outputs, study):
     problems = check_ars(event)
     assert any("methodId MTH_UNKNOWN not defined" in p for p in problems)
     assert any("operationId OP_X not in its method" in p for p in problems)
+
+
+def test_figure_ard_holds_the_plotted_rates(adam, study):
+    from tlf.efficacy import sri_by_visit_figure
+
+    out = sri_by_visit_figure(adam, load_outputs().get("14.2.2.1"), study)
+    ard = out.analysis_results()
+    shown = {(g1, g2, stat): text for g1, g2, stat, text in
+             zip(ard["GROUP1_LEVEL"], ard["GROUP2_LEVEL"], ard["STAT"], ard["FORMATTED"])}
+    # conftest ADRS: SRI4 week 10 36 of N = 40 -> 90.0%; SRI8 week 10 36 - 16 = 20 of 40 -> 50.0%; SRI4 week 2: 6 -> 15.0%
+    assert shown[("SRI4", "WEEK 10", "pct")] == "90.0" and shown[("SRI8", "WEEK 10", "pct")] == "50.0"
+    assert shown[("SRI4", "WEEK 2", "n")] == "6" and shown[("SRI4", "WEEK 2", "pct")] == "15.0"
+    # 5 thresholds x 6 post-baseline visits, each with n, N, pct, lcl, ucl
+    assert len(ard) == 5 * 6 * 5
+
+
+def test_every_figure_has_an_ard_on_the_twin(twin_adam, study):
+    for spec in load_outputs().outputs:
+        if spec.kind == "figure":
+            ard = spec.builder_function()(twin_adam, spec, study).analysis_results()
+            assert len(ard) > 0 and "text" not in set(ard["STAT"]), spec.number

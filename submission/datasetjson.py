@@ -137,11 +137,19 @@ def _frame(meta: dict, data: list[list]) -> pd.DataFrame:
     return df
 
 
+def ndjson_lines(text: str) -> list[str]:
+    """The lines of an NDJSON text: split on "\n" only (NDJSON's separator). Not `str.splitlines`, which also
+    splits on U+0085, U+2028, U+2029 and other characters a JSON string holds unescaped (a verbatim term
+    can carry them)."""
+    lines = text.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 def read_dataset_json(path: Path) -> pd.DataFrame:
     """A Dataset-JSON (.json) or NDJSON (.ndjson) file back as a frame with the dataset and variable labels."""
     text = Path(path).read_text(encoding="utf-8")
     if Path(path).suffix == ".ndjson":
-        lines = text.splitlines()
+        lines = ndjson_lines(text)
         meta = json.loads(lines[0])
         data = [json.loads(line) for line in lines[1:]]
     else:
@@ -164,7 +172,7 @@ def validation_errors(path: Path) -> list[str]:
 
     text = Path(path).read_text(encoding="utf-8")
     if Path(path).suffix == ".ndjson":
-        lines = text.splitlines()
+        lines = ndjson_lines(text)
         meta = json.loads(lines[0])
         errors = [e.message for e in jsonschema.Draft201909Validator(schema()).iter_errors(meta)]
         width = len(meta["columns"])

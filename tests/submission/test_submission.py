@@ -167,6 +167,20 @@ def test_dataset_json_valid_and_reads_back_to_the_data(study_root, twin_run):
                 assert back.attrs["label"] == original.attrs["label"]
 
 
+def test_ndjson_keeps_values_holding_unicode_line_separators(twin_sdtm, study, tmp_path):
+    """NEL (U+0085) and LINE SEPARATOR (U+2028) are legal unescaped in a JSON string: an NDJSON row holding
+    one stays one row (NDJSON splits on "\\n" only). Found by tests/test_properties.py."""
+    from submission.datasetjson import write_dataset_json
+
+    ae = twin_sdtm["AE"].head(2).copy()
+    ae.loc[0, "AETERM"] = "pain\x85left arm\u2028and neck"
+    _, ndjson = write_dataset_json(ae, load_spec("ae"), tmp_path, study.study.studyid, study.study.sponsor,
+                                   study.data_cutoff, "MDV.TEST")
+    assert validation_errors(ndjson) == []
+    back = read_dataset_json(ndjson)
+    assert len(back) == 2 and back.loc[0, "AETERM"] == "pain\x85left arm\u2028and neck"
+
+
 def test_dataset_json_metadata_from_the_spec(study_root):
     import json
 

@@ -68,7 +68,7 @@ PDATE_PATTERN = r"^(\d{2}|UN)-([A-Z]{3}|UNK)-\d{4}$"
 RESULT_PATTERN = r"^(<=|>=|<|>)?\s*-?(\d+\.?\d*|\.\d+)$"
 
 
-def _number(value: float) -> str:
+def range_bound(value: float) -> str:
     """A range bound as written in the contract: 18, 0.5, 10000000 (never 1e+07)."""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
@@ -426,7 +426,7 @@ def _cell_problems(df: pd.DataFrame, form: RawForm, study: Study) -> list[Proble
             if spec.range is not None:
                 low, high = spec.range
                 outside = present & ~not_number & ((numbers < low) | (numbers > high))
-                problems += _row_problems(file, df, outside, column, f"value outside the range [{_number(low)}, {_number(high)}]")
+                problems += _row_problems(file, df, outside, column, f"value outside the range [{range_bound(low)}, {range_bound(high)}]")
         elif spec.type == "result":
             problems += _row_problems(file, df, present & ~values.str.match(RESULT_PATTERN, na=False), column,
                                       "not a lab result (a number, optionally with <, <=, > or >=)")

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from sap.specs import list_specs, load_spec
-from sdtm.raw import load_forms
+from sdtm.raw import load_forms, range_bound
 from submission.pages import form_pages, source_columns
 
 NOT_SUBMITTED = "NOT SUBMITTED"
@@ -86,7 +86,7 @@ def acrf_data(title: str) -> dict:
                 mapped = spec.sdtm or {}
                 choices = "; ".join(f"{v} ({mapped[v]})" if v in mapped else v for v in spec.values)
             elif spec.range:
-                choices = f"{spec.range[0]:g} to {spec.range[1]:g}"
+                choices = f"{range_bound(spec.range[0])} to {range_bound(spec.range[1])}"
             submitted = notes.get((name, column)) or ([f"DM.USUBJID (with SITE)"] if column == "SUBJECT" else [])
             fields.append({"name": column, "type": spec.type + (" (required)" if spec.required else ""),
                            "choices": choices, "sdtm": ", ".join(submitted) or NOT_SUBMITTED})

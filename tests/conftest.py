@@ -41,6 +41,18 @@ def twin_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def copy_of_twin_run(twin_run):
+    """A function OUT -> context: the twin run (raw, SDTM, ADaM) copied into OUT and a pipeline context for
+    it, for tests that rerun a stage or change a file (the session's run itself must stay as it is)."""
+    from sap.pipeline import make_context
+
+    def copy(out: Path):
+        shutil.copytree(twin_run, out)
+        return make_context(out=out, log=lambda line: None)
+    return copy
+
+
+@pytest.fixture(scope="session")
 def twin_adam(twin_run):
     """The twin's production ADaM datasets by upper-case name (read once; tests must not mutate them)."""
     from sap.datasets import find_datasets, read_dataset

@@ -13,20 +13,16 @@ from adam.adqs import derive_adqs
 from adam.adrs import derive_adrs
 from adam.adsl import derive_adsl
 from sap.datasets import read_dataset
-from sap.pipeline import make_context, run_stage
 
 
 @pytest.fixture(scope="module")
-def efficacy(tmp_path_factory):
-    out = tmp_path_factory.mktemp("twin")
-    ctx = make_context(out=out, log=lambda line: None)
-    run_stage(ctx, "simulate")
-    run_stage(ctx, "sdtm")
-    sdtm = {path.stem.upper(): read_dataset(path) for path in Path(out, "sdtm").glob("*.parquet")}
-    adsl = derive_adsl(sdtm, ctx.study)
-    adqs = derive_adqs(sdtm, ctx.study, adsl)
-    adrs = derive_adrs(sdtm, ctx.study, adsl, adqs=adqs)
-    return ctx.study, sdtm, adsl, adqs, adrs
+def efficacy(twin_run, study):
+    """ADSL, ADQS and ADRS derived here from the twin's SDTM (the session's twin run: simulate -> sdtm)."""
+    sdtm = {path.stem.upper(): read_dataset(path) for path in Path(twin_run, "sdtm").glob("*.parquet")}
+    adsl = derive_adsl(sdtm, study)
+    adqs = derive_adqs(sdtm, study, adsl)
+    adrs = derive_adrs(sdtm, study, adsl, adqs=adqs)
+    return study, sdtm, adsl, adqs, adrs
 
 
 def test_36_of_40_sri4_responders_at_week_6(efficacy):

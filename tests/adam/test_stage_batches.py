@@ -5,16 +5,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from adam.stage import run_stage as run_adam
-from sap.pipeline import make_context, run_stage
 
 
 @pytest.fixture(scope="module")
-def twin(tmp_path_factory):
-    out = tmp_path_factory.mktemp("adam_batches")
-    ctx = make_context(out=out, log=lambda line: None)
-    for stage in ("simulate", "sdtm"):
-        run_stage(ctx, stage)
-    return ctx
+def twin(tmp_path_factory, copy_of_twin_run):
+    return copy_of_twin_run(tmp_path_factory.mktemp("adam_batches") / "twin")
 
 
 def test_batches_of_seven_subjects_give_the_same_datasets(twin, tmp_path):

@@ -4,7 +4,7 @@ as in one batch: parquet the same schema, labels and values; XPT and CSV files b
 import pyarrow.parquet as pq
 import pytest
 
-from sap.pipeline import make_context, run_stage as run_named_stage
+from sap.pipeline import make_context
 from sdtm.stage import run_stage
 from tests.sdtm.raw_extract import write_extract
 
@@ -30,9 +30,9 @@ def test_a_batch_without_records_is_left_out(tmp_path):
     _same_folders(whole_ctx.folder("sdtm"), batched_ctx.folder("sdtm"))
 
 
-def test_batches_of_seven_twin_subjects_give_the_same_domains(tmp_path):
-    ctx = make_context(out=tmp_path, log=lambda line: None)
-    run_named_stage(ctx, "simulate")
+def test_batches_of_seven_twin_subjects_give_the_same_domains(tmp_path, copy_of_twin_run):
+    ctx = copy_of_twin_run(tmp_path / "twin")  # the twin's raw extract (and its SDTM, rebuilt here)
+    tmp_path = tmp_path / "twin"
     whole = run_stage(ctx)  # 40 subjects: one batch
     whole_dir = tmp_path / "whole_sdtm"
     ctx.folder("sdtm").rename(whole_dir)

@@ -237,15 +237,15 @@ def test_missing_sdtm_variable_is_one_problem_each(study):
                                             "SDTM, AE: dataset needed by the QC twin not found"]
 
 
-def test_twin_run_compares_clean_and_a_planted_defect_fails(tmp_path):
-    """End to end at 40 subjects: simulate -> sdtm -> adam -> qc is clean; flipping one production ADRS
-    AVALC makes the stage fail with a line naming ADRS and AVALC (or a note with allow_invalid)."""
+def test_twin_run_compares_clean_and_a_planted_defect_fails(tmp_path, copy_of_twin_run):
+    """End to end at 40 subjects: simulate -> sdtm -> adam (the session's twin run, copied) -> qc is clean;
+    flipping one production ADRS AVALC makes the stage fail with a line naming ADRS and AVALC (or a note
+    with allow_invalid)."""
     from sap.datasets import read_dataset, write_parquet
-    from sap.pipeline import make_context, run_stage
+    from sap.pipeline import run_stage
 
-    ctx = make_context(out=tmp_path, log=lambda _: None)
-    for name in ("simulate", "sdtm", "adam"):
-        run_stage(ctx, name)
+    ctx = copy_of_twin_run(tmp_path / "twin")
+    tmp_path = tmp_path / "twin"
     counts = run_stage(ctx, "qc")
     assert counts["mismatches"] == 0
     results = json.loads((tmp_path / "qc" / "qc_results.json").read_text(encoding="utf-8"))

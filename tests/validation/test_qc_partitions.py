@@ -8,17 +8,12 @@ import pytest
 
 from sap.datasets import read_dataset, write_parquet
 from sap.errors import ValidationFailed
-from sap.pipeline import make_context, run_stage
 from validation.qc.stage import run_stage as run_qc
 
 
 @pytest.fixture(scope="module")
-def twin(tmp_path_factory):
-    out = tmp_path_factory.mktemp("qc_partitions")
-    ctx = make_context(out=out, log=lambda line: None)
-    for stage in ("simulate", "sdtm", "adam"):
-        run_stage(ctx, stage)
-    return ctx
+def twin(tmp_path_factory, copy_of_twin_run):
+    return copy_of_twin_run(tmp_path_factory.mktemp("qc_partitions") / "twin")
 
 
 def test_partitions_of_seven_subjects_give_the_same_qc(twin, tmp_path):

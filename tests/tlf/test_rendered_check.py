@@ -76,3 +76,43 @@ def test_check_rendered_reads_a_run_folder(tmp_path):
                                               encoding="utf-8")
     assert check_rendered(tmp_path) == {"t-14-2-1": {"html": check_table(ARD, ROWS)}}
     assert check_rendered(tmp_path)["t-14-2-1"]["html"]["status"] == "PASS"
+
+
+def _docx_book(path: Path, rows: list[list[str]]) -> None:
+    """A two-section DOCX book as the renderer lays it out: a prose section, then Table 14.2.1's section
+    (footer "Table 14.2.1") with a repeated header row (w:tblHeader) and a minus sign as w:noBreakHyphen."""
+    import docx
+    from docx.enum.section import WD_SECTION
+    from docx.oxml import OxmlElement
+
+    document = docx.Document()
+    document.add_paragraph("Statistical analysis plan")
+    section = document.add_section(WD_SECTION.NEW_PAGE)
+    section.footer.is_linked_to_previous = False
+    section.footer.paragraphs[0].text = "Table 14.2.1"
+    table = document.add_table(rows=0, cols=2)
+    header = table.add_row()
+    header.cells[0].text, header.cells[1].text = "SRI-4 at Week 10", "IL-2 (N=40)"
+    header._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+    for label, value in rows:
+        row = table.add_row()
+        row.cells[0].text = label
+        paragraph = row.cells[1].paragraphs[0]
+        if value.startswith("-"):  # the renderer's non-breaking minus
+            paragraph.add_run()._r.append(OxmlElement("w:noBreakHyphen"))
+            value = value[1:]
+        paragraph.add_run(value)
+    document.save(str(path))
+
+
+def test_docx_sections_are_read_back_by_their_footer(tmp_path):
+    from validation.qc.rendered import docx_tables
+
+    ard = _ard([*ARD.values.tolist(), ("mean", -0.95, "-0.95")])
+    rows = [*ROWS, ["Change, mean", "-0.95"]]
+    _docx_book(tmp_path / "book.docx", rows)
+    found = docx_tables(tmp_path / "book.docx")
+    assert found == {"t-14-2-1": rows}  # header row left out, the minus sign read as "-"
+    assert check_table(ard, found["t-14-2-1"])["status"] == "PASS"
+    _docx_book(tmp_path / "wrong.docx", [*ROWS[:1], ["Response rate, %", "88"], *ROWS[2:], ["Change, mean", "-0.95"]])
+    assert check_table(ard, docx_tables(tmp_path / "wrong.docx")["t-14-2-1"])["not in the ARD"] == ["88"]

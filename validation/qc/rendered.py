@@ -1,4 +1,4 @@
-"""Rendered-output QC: the numbers a reader sees in the HTML book and in each output's RTF file are the
+"""Rendered-output QC: the numbers a reader sees in the HTML book, the DOCX book and each output's RTF file are the
 numbers of the output's analysis results data (ARD), read back from the files `sap render` wrote, without
 importing the renderers or the builders (`tlf/`).
 
@@ -79,6 +79,55 @@ def rtf_rows(path: Path) -> list[list[str]]:
     return rows
 
 
+KIND_LETTER = {"Table": "t", "Listing": "l", "Figure": "f"}
+
+
+def _docx_cell_text(cell) -> str:
+    """A DOCX table cell's text: w:t runs, w:br as a line break, w:tab as a tab, w:noBreakHyphen as the minus
+    sign it stands for; paragraphs joined by line breaks."""
+    from docx.oxml.ns import qn
+
+    symbols = {qn("w:br"): "\n", qn("w:tab"): "\t", qn("w:noBreakHyphen"): "-", qn("w:softHyphen"): ""}
+    paragraphs = []
+    for paragraph in cell.iter(qn("w:p")):
+        parts = [node.text or "" if node.tag == qn("w:t") else symbols[node.tag]
+                 for node in paragraph.iter(qn("w:t"), *symbols)]
+        paragraphs.append("".join(parts))
+    return "\n".join(paragraphs)
+
+
+def docx_tables(path: Path) -> dict[str, list[list[str]]]:
+    """Body rows of every output of the DOCX book (python-docx): the book has one section per output, its
+    footer naming the output ("Table 14.2.1"); the rows of the section's tables, repeated header rows
+    (w:tblHeader) left out."""
+    import docx
+    from docx.oxml.ns import qn
+
+    document = docx.Document(str(path))
+    buckets, current = [], []
+    for child in document.element.body.iterchildren():
+        if child.tag == qn("w:tbl"):
+            current.append(child)
+        elif child.tag == qn("w:p") and child.find(qn("w:pPr")) is not None and child.find(qn("w:pPr")).find(qn("w:sectPr")) is not None:
+            buckets.append(current)
+            current = []
+    buckets.append(current)
+    found: dict[str, list[list[str]]] = {}
+    for section, tables in zip(document.sections, buckets):
+        label = " ".join(p.text for p in section.footer.paragraphs).strip()
+        match = re.fullmatch(r"(Table|Listing|Figure) (1[46](?:\.\d+)+)", label)
+        if not match:
+            continue
+        stem = f"{KIND_LETTER[match.group(1)]}-{match.group(2).replace('.', '-')}"
+        for table in tables:
+            for row in table.iter(qn("w:tr")):
+                properties = row.find(qn("w:trPr"))
+                if properties is not None and properties.find(qn("w:tblHeader")) is not None:
+                    continue
+                found.setdefault(stem, []).append([_docx_cell_text(cell) for cell in row.iter(qn("w:tc"))])
+    return found
+
+
 def numbers_of(rows: list[list[str]]) -> Counter:
     """The number tokens of the rows' cells outside the first column."""
     return Counter(token for row in rows for cell in row[1:] for token in NUMBER.findall(cell))
@@ -107,10 +156,11 @@ def check_listing(ard: pd.DataFrame, rows: list[list[str]]) -> dict:
 
 
 def check_rendered(tlf: Path, headers: dict[str, list[str]] | None = None) -> dict[str, dict[str, dict]]:
-    """Per output (ARD file stem under tlf/ard/) and format ("html", "rtf"): the check result. Outputs
+    """Per output (ARD file stem under tlf/ard/) and format ("html", "docx", "rtf"): the check result. Outputs
     without rows in the ARD (figures) are skipped. `headers` (stem -> header texts) lets the RTF check drop
     the repeated header rows; without it a row is a header row when its cells are all in the first row."""
     html = html_tables(tlf / "html") if (tlf / "html").is_dir() else None  # Quarto writes its own book layout
+    docx_rows = docx_tables(tlf / "book.docx") if (tlf / "book.docx").exists() else None
     results: dict[str, dict[str, dict]] = {}
     for path in sorted((tlf / "ard").glob("*.parquet")):
         ard = pd.read_parquet(path)
@@ -120,6 +170,8 @@ def check_rendered(tlf: Path, headers: dict[str, list[str]] | None = None) -> di
         listing = set(ard["STAT"]) == {"text"}
         check = check_listing if listing else check_table
         per_format = {"html": check(ard, html.get(stem, []))} if html is not None else {}
+        if docx_rows is not None:
+            per_format["docx"] = check(ard, docx_rows.get(stem, []))
         rtf = tlf / "rtf" / f"{stem}.rtf"
         if rtf.exists():
             rows = rtf_rows(rtf)

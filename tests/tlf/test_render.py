@@ -57,8 +57,8 @@ def test_stage_layout_and_counts(rendered):
     tlf, counts, _ = rendered
     shown = {key: counts[key] for key in ("outputs", "planned", "pages")}
     assert shown == {"outputs": 3, "planned": 1, "pages": 8}  # 14.2.2 left without a builder; 8 book pages
-    # the rendered-output QC read back every produced output with rows (the figure has none) in HTML and RTF
-    assert counts["files checked"] == 2 * counts["outputs checked"] and counts["rendering mismatches"] == 0
+    # the rendered-output QC read back every produced output with rows (not the figure) in HTML, DOCX and RTF
+    assert counts["files checked"] == 3 * counts["outputs checked"] and counts["rendering mismatches"] == 0
     for name in ["book.pdf", "book.docx", "html/index.html", "html/sap.html", "html/14-2-efficacy.html",
                  "html/16-2-listings.html", "html/validation.html", "rtf/t-14-2-1.rtf", "rtf/l-16-2-7.rtf",
                  "figures/f-14-2-2-1.png", "figures/f-14-2-2-1.svg", "index.csv"]:

@@ -196,7 +196,7 @@ def notebook_markdown(notebook: nbformat.NotebookNode, page: Path, asset_dir: Pa
         if options.get("output", True) is False:
             continue
         asis = options.get("output") == "asis"
-        for n, output in enumerate(cell.get("outputs", [])):
+        for n, output in enumerate(_merged_streams(cell.get("outputs", []))):
             if output.output_type == "stream":
                 if output.name == "stdout":
                     parts.append(output.text if asis else f"```\n{output.text.rstrip()}\n```")
@@ -214,6 +214,22 @@ def notebook_markdown(notebook: nbformat.NotebookNode, page: Path, asset_dir: Pa
                 elif "text/plain" in data:
                     parts.append(f"```\n{data['text/plain']}\n```")
     return title, "\n\n".join(parts) + "\n"
+
+
+def _merged_streams(outputs: list) -> list:
+    """A cell's outputs with each run of consecutive stream outputs of one name merged into one. The kernel
+    sends a long print in as many stream messages as its flushes happened to cut it into; rendered one part
+    each (joined by a blank line) the same text would become a loose list or a broken table in one run and
+    not in the next."""
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.output_type == "stream" and previous is not None and previous.output_type == "stream"
+                and previous.name == output.name):
+            merged[-1] = nbformat.from_dict({**previous, "text": previous.text + output.text})
+        else:
+            merged.append(output)
+    return merged
 
 
 def execute_chapters(project: Project, env: dict[str, str], asset_dir: Path) -> list[Chapter]:

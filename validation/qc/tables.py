@@ -315,18 +315,24 @@ def _qc_change(number: str, dataset: str, paramcds: list[str]):
         data = adam[dataset]
         data = data[(data["ANL01FL"] == "Y") & data["USUBJID"].isin(fas)]
         for paramcd in paramcds:
-            part = data[data["PARAMCD"] == paramcd]
-            places = collected(rules, paramcd, part["AVAL"])
-            for i, visit in enumerate(study.visits):
-                at = part[part["AVISITN"] == visit.visitnum]
-                where = {"groups": (("PARAMCD", paramcd), ("AVISIT", visit.visit))}
-                q.summary(at["AVAL"], places, only=("n", "mean", "sd"), variable="AVAL", **where)
-                if i > 0:
-                    q.summary(at["CHG"], places, variable="CHG", **where)
-                    change_estimates(q, at["CHG"], places, 1 - study.endpoints.alpha, where)
-                    q.p_value(wilcoxon_p(at["CHG"]), "p_wilcoxon", variable="CHG", **where)
+            _change_by_visit(q, data[data["PARAMCD"] == paramcd], paramcd, "AVAL", "CHG", rules, study)
         return q.frame()
     return compute
+
+
+def _change_by_visit(q: QcArd, part: pd.DataFrame, paramcd: str, value: str, change: str, rules: dict,
+                     study: Study) -> None:
+    """One parameter's rows of a change table: the observed value's n, mean and SD at every visit, and at
+    post-baseline visits the change's summary, estimates and Wilcoxon p (ARD variables AVAL and CHG)."""
+    places = collected(rules, paramcd, part[value])
+    for i, visit in enumerate(study.visits):
+        at = part[part["AVISITN"] == visit.visitnum]
+        where = {"groups": (("PARAMCD", paramcd), ("AVISIT", visit.visit))}
+        q.summary(at[value], places, only=("n", "mean", "sd"), variable="AVAL", **where)
+        if i > 0:
+            q.summary(at[change], places, variable="CHG", **where)
+            change_estimates(q, at[change], places, 1 - study.endpoints.alpha, where)
+            q.p_value(wilcoxon_p(at[change]), "p_wilcoxon", variable="CHG", **where)
 
 
 def lab_value(text: object, factor: Decimal) -> Decimal | None:
@@ -361,16 +367,7 @@ def _qc_lab_change(number: str, paramcds: list[str], factor_of: str, only_below_
         shown = [p for p in paramcds
                  if not only_below_limit or data.loc[data["PARAMCD"] == p, "LBSTRESC"].astype("str").str.startswith("<").any()]
         for paramcd in shown:
-            part = data[data["PARAMCD"] == paramcd]
-            places = collected(rules, paramcd, part["value"])
-            for i, visit in enumerate(study.visits):
-                at = part[part["AVISITN"] == visit.visitnum]
-                where = {"groups": (("PARAMCD", paramcd), ("AVISIT", visit.visit))}
-                q.summary(at["value"], places, only=("n", "mean", "sd"), variable="AVAL", **where)
-                if i > 0:
-                    q.summary(at["change"], places, variable="CHG", **where)
-                    change_estimates(q, at["change"], places, 1 - study.endpoints.alpha, where)
-                    q.p_value(wilcoxon_p(at["change"]), "p_wilcoxon", variable="CHG", **where)
+            _change_by_visit(q, data[data["PARAMCD"] == paramcd], paramcd, "value", "change", rules, study)
         return q.frame()
     return compute
 
